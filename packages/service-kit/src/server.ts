@@ -1,0 +1,56 @@
+import type { FastifyInstance } from 'fastify';
+import { ConfigError } from './config.js';
+
+interface StartOptions {
+  port: number;
+  host?: string;
+  /**
+   * How long to keep serving after SIGTERM before closing, so load balancers see the failing readiness
+   * probe and stop sending new requests first (Kubernetes endpoints lag a few seconds behind).
+   */
+  shutdownDelayMs?: number;
+  /** Called first on SIGTERM/SIGINT, before the delay: fail readiness here. */
+  onShutdownStart?: () => void;
+}
+
+/**
+ * Builds, listens and owns the process lifecycle. A ConfigError exits with its message only (no stack),
+ * because it is an operator's problem, not a bug.
+ */
+export async function startServer(
+  build: () => Promise<FastifyInstance>,
+  { port, host = '0.0.0.0', shutdownDelayMs = 0, onShutdownStart }: StartOptions,
+): Promise<FastifyInstance> {
+  let app: FastifyInstance;
+  try {
+    app = await build();
+    await app.listen({ port, host });
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+    } else {
+      process.stderr.write(`Failed to start: ${(error as Error).stack ?? String(error)}\n`);
+    }
+    process.exit(1);
+  }
+
+  let stopping = false;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal, shutdownDelayMs }, 'shutting down: draining in-flight requests');
+    onShutdownStart?.();
+    if (shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, shutdownDelayMs));
+    try {
+      await app.close();
+      app.log.info('shut down cleanly');
+      process.exit(0);
+    } catch (error) {
+      app.log.error({ err: error }, 'error while shutting down');
+      process.exit(1);
+    }
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  return app;
+}

@@ -1,0 +1,27 @@
+import { envBoolean, envPort, logLevel } from '@cinemaabyss/service-kit';
+import { z } from 'zod';
+
+const serviceUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL' });
+
+export const configSchema = z.object({
+  PORT: envPort.default(8000),
+  MONOLITH_URL: serviceUrl.default('http://127.0.0.1:8080'),
+  MOVIES_SERVICE_URL: serviceUrl.default('http://127.0.0.1:8081'),
+  EVENTS_SERVICE_URL: serviceUrl.default('http://127.0.0.1:8082'),
+  /** Seed for the `movies` flag, used only when Redis holds none (see docs/architecture). */
+  GRADUAL_MIGRATION: envBoolean.default(true),
+  MOVIES_MIGRATION_PERCENT: z.coerce
+    .number({ error: 'must be an integer from 0 to 100' })
+    .int('must be an integer from 0 to 100')
+    .min(0, 'must be an integer from 0 to 100')
+    .max(100, 'must be an integer from 0 to 100')
+    .default(0),
+  REDIS_URL: z
+    .url({ protocol: /^rediss?$/, error: 'must be a redis:// URL' })
+    .default('redis://127.0.0.1:6379'),
+  /** Bearer token for /admin; when unset the admin API is switched off. */
+  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  LOG_LEVEL: logLevel,
+});
+
+export type Config = z.infer<typeof configSchema>;
