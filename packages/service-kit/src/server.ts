@@ -1,6 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import { ConfigError } from './config.js';
 
+/**
+ * A start-up failure that is the operator's to fix (a dependency that never came up, say): the process
+ * exits with this message only, like a ConfigError, because a stack trace would add nothing.
+ */
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
 interface StartOptions {
   port: number;
   host?: string;
@@ -26,7 +34,7 @@ export async function startServer(
     app = await build();
     await app.listen({ port, host });
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof StartupError) {
       process.stderr.write(`${error.message}\n`);
     } else {
       process.stderr.write(`Failed to start: ${(error as Error).stack ?? String(error)}\n`);
