@@ -2,13 +2,17 @@ import { envBoolean, envPort, logLevel } from '@cinemaabyss/service-kit';
 import { z } from 'zod';
 
 const serviceUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL' });
+const milliseconds = z.coerce
+  .number({ error: 'must be a whole number of milliseconds' })
+  .int('must be a whole number of milliseconds')
+  .min(1, 'must be a whole number of milliseconds');
 
 export const configSchema = z.object({
   PORT: envPort.default(8000),
   MONOLITH_URL: serviceUrl.default('http://127.0.0.1:8080'),
   MOVIES_SERVICE_URL: serviceUrl.default('http://127.0.0.1:8081'),
   EVENTS_SERVICE_URL: serviceUrl.default('http://127.0.0.1:8082'),
-  /** Seed for the `movies` flag, used only when Redis holds none (see docs/architecture). */
+  /** Seed for the `movies` flag, used only when Redis holds none (see docs/gateway.md). */
   GRADUAL_MIGRATION: envBoolean.default(true),
   MOVIES_MIGRATION_PERCENT: z.coerce
     .number({ error: 'must be an integer from 0 to 100' })
@@ -22,6 +26,19 @@ export const configSchema = z.object({
   /** Bearer token for /admin; when unset the admin API is switched off. */
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   LOG_LEVEL: logLevel,
+  /** An upstream that sends no response headers within this time is answered with 504. */
+  UPSTREAM_TIMEOUT_MS: milliseconds.default(10_000),
+  /**
+   * Idle keep-alive of the gateway's upstream connections. Must stay below the upstreams' own
+   * keep-alive (Node's default is 5 s), or the gateway may reuse a socket the upstream is closing.
+   */
+  UPSTREAM_KEEP_ALIVE_MS: milliseconds.default(4_000),
+  /** After SIGTERM, /ready fails for this long before the server closes, so load balancers stop sending. */
+  SHUTDOWN_DELAY_MS: z.coerce
+    .number({ error: 'must be a whole number of milliseconds' })
+    .int('must be a whole number of milliseconds')
+    .min(0, 'must be a whole number of milliseconds')
+    .default(5_000),
 });
 
 export type Config = z.infer<typeof configSchema>;

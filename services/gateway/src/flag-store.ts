@@ -1,0 +1,293 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { Redis } from 'ioredis';
+import { type FlagChange, type FlagValue, parseStoredFlag } from './flags.js';
+
+const FLAG_PREFIX = 'cinemaabyss:flag:';
+const HISTORY_PREFIX = 'cinemaabyss:flag-history:';
+const INVALIDATION_CHANNEL = '__redis__:invalidate';
+/** Bounded audit trail per flag. */
+export const HISTORY_LIMIT = 100;
+
+export const flagKey = (name: string) => `${FLAG_PREFIX}${name}`;
+export const historyKey = (name: string) => `${HISTORY_PREFIX}${name}`;
+
+export interface HistoryEntry {
+  at: string;
+  by: string;
+  old: FlagValue | null;
+  new: FlagValue;
+}
+
+export interface FlagSnapshot extends FlagValue {
+  /** `redis` once read from Redis, `seed` while only the env seed is known. */
+  source: 'redis' | 'seed';
+}
+
+export class FlagStoreUnavailableError extends Error {}
+
+// Creates the hash from the seed only when it does not exist, so a restart never overwrites a value
+// an operator set at runtime; returns what is stored either way.
+const SEED_OR_READ = `
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], 'enabled', ARGV[1], 'percent', ARGV[2])
+end
+return redis.call('HGETALL', KEYS[1])`;
+
+// Applies a partial change and records it in the bounded history in one atomic step.
+// ARGV: enabled or '', percent or '', fallback enabled, fallback percent, at, by, history limit.
+const UPDATE = `
+local oldEnabled = redis.call('HGET', KEYS[1], 'enabled')
+local oldPercent = redis.call('HGET', KEYS[1], 'percent')
+local baseEnabled = oldEnabled or ARGV[3]
+local basePercent = oldPercent or ARGV[4]
+local newEnabled = ARGV[1] ~= '' and ARGV[1] or baseEnabled
+local newPercent = ARGV[2] ~= '' and ARGV[2] or basePercent
+redis.call('HSET', KEYS[1], 'enabled', newEnabled, 'percent', newPercent)
+local old = cjson.null
+if oldEnabled and oldPercent then old = { enabled = oldEnabled, percent = oldPercent } end
+local entry = cjson.encode({ at = ARGV[5], by = ARGV[6], old = old, new = { enabled = newEnabled, percent = newPercent } })
+redis.call('LPUSH', KEYS[2], entry)
+redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[7]) - 1)
+return entry`;
+
+interface FlagCommands {
+  seedOrRead(key: string, enabled: string, percent: string): Promise<string[]>;
+  updateFlag(flagKey: string, historyKey: string, ...args: string[]): Promise<string>;
+}
+
+/**
+ * The flag values every request is decided on, held in memory and kept current by Redis
+ * server-assisted client-side caching: the data connection turns on CLIENT TRACKING in broadcast mode
+ * for the flag prefix, redirected to a second connection subscribed to `__redis__:invalidate`, so a
+ * write from anywhere (admin API of any replica, redis-cli) pushes an invalidation and the flag is
+ * re-read within a round trip. Reading a flag on the request path is a Map lookup.
+ *
+ * Redis down: the last known values (or the seeds) stay in force, requests never wait on Redis.
+ * A lost connection also loses tracking (and any invalidation sent meanwhile), so every reconnect
+ * re-enables tracking and re-reads every flag before the store reports itself in sync again.
+ */
+export class FlagStore {
+  private readonly values = new Map<string, FlagSnapshot>();
+  private readonly data: Redis & FlagCommands;
+  private readonly invalidations: Redis;
+  private invalidationClientId: number | undefined;
+  private inSync = false;
+  private syncing: Promise<void> | undefined;
+  private syncAgain = false;
+  private closed = false;
+
+  constructor(
+    redisUrl: string,
+    private readonly seeds: Record<string, FlagValue>,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    for (const [name, seed] of Object.entries(seeds)) this.values.set(name, { ...seed, source: 'seed' });
+    const options = {
+      // Fail fast instead of queueing: nothing on the request path may wait for Redis.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 1_000,
+      retryStrategy: (attempt: number) => Math.min(attempt * 100, 1_000),
+    };
+    this.data = new Redis(redisUrl, { ...options, connectionName: 'gateway-flags' }) as Redis & FlagCommands;
+    this.data.defineCommand('seedOrRead', { numberOfKeys: 1, lua: SEED_OR_READ });
+    this.data.defineCommand('updateFlag', { numberOfKeys: 2, lua: UPDATE });
+    // Subscriptions are re-made by hand on reconnect: the CLIENT ID must be read before subscribing.
+    this.invalidations = new Redis(redisUrl, {
+      ...options,
+      autoResubscribe: false,
+      connectionName: 'gateway-flag-invalidations',
+    });
+
+    for (const connection of [this.data, this.invalidations]) {
+      connection.on('error', (error: Error) => this.log.debug({ err: error }, 'flag store connection error'));
+      connection.on('close', () => this.lostConnection());
+    }
+    this.invalidations.on('ready', () => void this.subscribe());
+    this.data.on('ready', () => void this.sync());
+    this.invalidations.on('message', (_channel: string, keys: unknown) => this.invalidated(keys));
+  }
+
+  /** The value a request is decided on; synchronous and allocation-free. */
+  get(name: string): FlagSnapshot | undefined {
+    return this.values.get(name);
+  }
+
+  names(): string[] {
+    return [...this.values.keys()];
+  }
+
+  /** True while Redis is reachable and invalidations are flowing. */
+  isConnected(): boolean {
+    return this.inSync;
+  }
+
+  /** Resolves once the store is in sync with Redis (for start-up and tests), false on timeout. */
+  async waitUntilConnected(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.inSync && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    return this.inSync;
+  }
+
+  async update(name: string, change: FlagChange, by: string): Promise<HistoryEntry> {
+    const current = this.values.get(name);
+    if (!current) throw new Error(`unknown flag ${name}`);
+    const entry = await this.command(() =>
+      this.data.updateFlag(
+        flagKey(name),
+        historyKey(name),
+        change.enabled === undefined ? '' : String(change.enabled),
+        change.percent === undefined ? '' : String(change.percent),
+        String(current.enabled),
+        String(current.percent),
+        new Date().toISOString(),
+        by,
+        String(HISTORY_LIMIT),
+      ),
+    );
+    const parsed = parseHistoryEntry(entry);
+    // Our own invalidation follows within a round trip; applying it now makes the reply consistent.
+    this.values.set(name, { ...parsed.new, source: 'redis' });
+    return parsed;
+  }
+
+  async history(name: string): Promise<HistoryEntry[]> {
+    const entries = await this.command(() => this.data.lrange(historyKey(name), 0, HISTORY_LIMIT - 1));
+    return entries.map(parseHistoryEntry);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.inSync = false;
+    await Promise.allSettled([this.data.quit(), this.invalidations.quit()]);
+    this.data.disconnect();
+    this.invalidations.disconnect();
+  }
+
+  private async command<T>(run: () => Promise<T>): Promise<T> {
+    if (this.data.status !== 'ready')
+      throw new FlagStoreUnavailableError('flag store (Redis) is unreachable');
+    try {
+      return await run();
+    } catch (error) {
+      if (this.data.status !== 'ready')
+        throw new FlagStoreUnavailableError('flag store (Redis) is unreachable');
+      throw error;
+    }
+  }
+
+  private lostConnection(): void {
+    if (this.inSync) this.log.warn('flag store lost Redis: routing on the last known flag values');
+    this.inSync = false;
+  }
+
+  private async subscribe(): Promise<void> {
+    try {
+      this.invalidationClientId = undefined;
+      const id = (await this.invalidations.client('ID')) as number;
+      await this.invalidations.subscribe(INVALIDATION_CHANNEL);
+      this.invalidationClientId = id;
+      await this.sync();
+    } catch (error) {
+      this.log.debug({ err: error }, 'could not subscribe to flag invalidations; will retry on reconnect');
+    }
+  }
+
+  /** (Re-)enables tracking towards the current subscriber and re-reads every flag; runs one at a time. */
+  private async sync(): Promise<void> {
+    if (this.syncing) {
+      this.syncAgain = true;
+      return this.syncing;
+    }
+    this.syncing = (async () => {
+      do {
+        this.syncAgain = false;
+        await this.syncOnce();
+      } while (this.syncAgain && !this.closed);
+    })().finally(() => {
+      this.syncing = undefined;
+    });
+    return this.syncing;
+  }
+
+  private async syncOnce(): Promise<void> {
+    const redirect = this.invalidationClientId;
+    if (this.closed || redirect === undefined || this.data.status !== 'ready') return;
+    try {
+      await this.data.client('TRACKING', 'OFF');
+      await this.data.client('TRACKING', 'ON', 'REDIRECT', String(redirect), 'BCAST', 'PREFIX', FLAG_PREFIX);
+      for (const [name, seed] of Object.entries(this.seeds)) {
+        const hash = await this.data.seedOrRead(flagKey(name), String(seed.enabled), String(seed.percent));
+        this.store(name, pairsToObject(hash));
+      }
+      if (!this.inSync)
+        this.log.info({ flags: Object.fromEntries(this.values) }, 'flag store in sync with Redis');
+      this.inSync = this.invalidationClientId === redirect && this.data.status === 'ready';
+    } catch (error) {
+      this.log.warn({ err: error }, 'flag store could not sync with Redis; will retry on reconnect');
+    }
+  }
+
+  private invalidated(keys: unknown): void {
+    // A null payload means Redis flushed everything (FLUSHALL, or tracking table overflow).
+    const names = Array.isArray(keys)
+      ? keys
+          .map(String)
+          .filter((key) => key.startsWith(FLAG_PREFIX))
+          .map((key) => key.slice(FLAG_PREFIX.length))
+      : this.names();
+    for (const name of names) if (this.values.has(name)) void this.reread(name);
+  }
+
+  private async reread(name: string): Promise<void> {
+    try {
+      this.store(name, await this.data.hgetall(flagKey(name)));
+    } catch (error) {
+      // The reconnect path re-reads everything; nothing else to do here.
+      this.log.warn({ err: error, flag: name }, 'could not re-read invalidated flag');
+    }
+  }
+
+  private store(name: string, hash: Record<string, string>): void {
+    let value: FlagValue | undefined;
+    try {
+      value = parseStoredFlag(hash);
+    } catch (error) {
+      this.log.error(
+        { flag: name, err: error },
+        'ignoring invalid flag value in Redis; keeping the last good one',
+      );
+      return;
+    }
+    if (!value) {
+      // Deleted by hand: keep routing as before; the next sync re-seeds it.
+      this.log.warn({ flag: name }, 'flag was deleted from Redis; keeping the last known value');
+      return;
+    }
+    const previous = this.values.get(name);
+    if (previous?.enabled !== value.enabled || previous?.percent !== value.percent) {
+      this.log.info({ flag: name, from: previous, to: value }, 'flag changed');
+    }
+    this.values.set(name, { ...value, source: 'redis' });
+  }
+}
+
+function pairsToObject(pairs: string[]): Record<string, string> {
+  const result: Record<string, string> = {};
+  for (let i = 0; i + 1 < pairs.length; i += 2) result[pairs[i]!] = pairs[i + 1]!;
+  return result;
+}
+
+function parseHistoryEntry(json: string): HistoryEntry {
+  const raw = JSON.parse(json) as {
+    at: string;
+    by: string;
+    old: { enabled: string; percent: string } | null;
+    new: { enabled: string; percent: string };
+  };
+  const value = (v: { enabled: string; percent: string }): FlagValue => ({
+    enabled: v.enabled === 'true',
+    percent: Number(v.percent),
+  });
+  return { at: raw.at, by: raw.by, old: raw.old ? value(raw.old) : null, new: value(raw.new) };
+}

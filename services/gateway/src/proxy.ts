@@ -1,0 +1,183 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  RawServerBase,
+  RouteGenericInterface,
+} from 'fastify';
+import type { Agent } from 'undici';
+import { goesToNew } from './bucketing.js';
+import type { FlagStore } from './flag-store.js';
+import { effectivePercent } from './flags.js';
+import type { Metrics } from './metrics.js';
+import type { Route, RouteTable } from './routes.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Route prefix and upstream name chosen for this request ('' for the gateway's own routes). */
+    proxyRoute: string;
+    upstreamName: string;
+  }
+}
+
+// Hop-by-hop headers (RFC 9110 §7.6.1) that must not be forwarded; undici also refuses some of them.
+const HOP_BY_HOP = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'proxy-authorization',
+];
+const HOP_BY_HOP_RESPONSE = [
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+];
+// Errors meaning the request never reached the upstream, so retrying it elsewhere cannot repeat it.
+const NOT_CONNECTED = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+const TIMED_OUT = new Set([
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'FST_REPLY_FROM_GATEWAY_TIMEOUT',
+  'FST_REPLY_FROM_TIMEOUT',
+]);
+
+type ReplyOptions = NonNullable<FastifyHttpProxyOptions['replyOptions']>;
+type AnyRequest = FastifyRequest<RouteGenericInterface, RawServerBase>;
+type AnyReply = FastifyReply<RouteGenericInterface, RawServerBase>;
+type UpstreamError = Error & { code?: string; cause?: { code?: string } };
+
+interface ProxyDeps {
+  table: RouteTable;
+  flags: FlagStore;
+  metrics: Metrics;
+  agent: Agent;
+  timeoutMs: number;
+}
+
+/** Registers one @fastify/http-proxy per route of the table, all sharing one undici agent. */
+export async function registerProxies(app: FastifyInstance, deps: ProxyDeps): Promise<void> {
+  app.decorateRequest('proxyRoute', '');
+  app.decorateRequest('upstreamName', '');
+  app.addHook('onResponse', async (request, reply) => {
+    if (request.proxyRoute === '') return;
+    deps.metrics.observe(
+      request.proxyRoute,
+      request.upstreamName,
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
+  });
+  for (const route of deps.table.routes) await app.register(httpProxy, proxyOptions(route, deps));
+}
+
+function proxyOptions(
+  route: Route,
+  { table, flags, metrics, agent, timeoutMs }: ProxyDeps,
+): FastifyHttpProxyOptions {
+  const { prefix, migration } = route;
+  const urls = table.upstreams;
+
+  const pickUpstream = (request: AnyRequest): string => {
+    let name = route.upstream;
+    if (migration) {
+      const flag = flags.get(migration.flag);
+      const userId = request.headers['x-user-id'];
+      if (
+        flag &&
+        goesToNew(migration.flag, effectivePercent(flag), typeof userId === 'string' ? userId : userId?.[0])
+      ) {
+        name = migration.to;
+      }
+    }
+    request.proxyRoute = prefix;
+    request.upstreamName = name;
+    return urls[name]!;
+  };
+
+  const rewriteRequestHeaders = (request: AnyRequest, headers: IncomingHttpHeaders) => {
+    for (const header of HOP_BY_HOP) delete headers[header];
+    const forwardedFor = request.headers['x-forwarded-for'];
+    headers['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${request.ip}` : request.ip;
+    headers['x-forwarded-proto'] = request.protocol;
+    if (request.headers.host) headers['x-forwarded-host'] = request.headers.host;
+    headers['x-request-id'] = request.id;
+    return headers;
+  };
+
+  const rewriteHeaders = (headers: IncomingHttpHeaders, request?: AnyRequest) => {
+    for (const header of HOP_BY_HOP_RESPONSE) delete headers[header];
+    if (request) {
+      headers['x-upstream'] = request.upstreamName;
+      headers['x-request-id'] = request.id;
+    }
+    return headers;
+  };
+
+  const fail = (reply: AnyReply, error: UpstreamError) => {
+    const code = error.cause?.code ?? error.code ?? '';
+    const upstream = reply.request.upstreamName;
+    const timedOut = TIMED_OUT.has(code);
+    reply.request.log.warn({ err: error, upstream, code }, 'upstream request failed');
+    reply
+      .code(timedOut ? 504 : 502)
+      .header('x-upstream', upstream)
+      .send({ error: timedOut ? `upstream ${upstream} timed out` : `upstream ${upstream} is unavailable` });
+  };
+
+  const replyOptions: ReplyOptions = {
+    getUpstream: pickUpstream,
+    rewriteRequestHeaders,
+    rewriteHeaders,
+    timeout: timeoutMs,
+    // reply-from retries GETs answered 503 up to 10 times by default: more load on a struggling service.
+    retryDelay: () => null,
+    onError(reply, { error: cause }) {
+      const error = cause as UpstreamError;
+      const request = reply.request;
+      const code = error.cause?.code ?? error.code ?? '';
+      const safeToRetry = request.method === 'GET' || request.method === 'HEAD';
+      if (migration && request.upstreamName === migration.to && safeToRetry && NOT_CONNECTED.has(code)) {
+        // Safety net: the new service cannot even be connected to, so the old one answers instead.
+        metrics.fallback(prefix, migration.to, route.upstream);
+        request.log.warn(
+          { from: migration.to, to: route.upstream, code },
+          'new upstream unreachable, falling back',
+        );
+        request.upstreamName = route.upstream;
+        reply.from(undefined, {
+          ...replyOptions,
+          getUpstream: () => urls[route.upstream]!,
+          onError: (r, e) => fail(r, e.error as UpstreamError),
+        });
+        return;
+      }
+      fail(reply, error);
+    },
+  };
+
+  return {
+    prefix,
+    rewritePrefix: prefix,
+    upstream: '',
+    undici: agent,
+    disableRequestLogging: true,
+    replyOptions,
+  };
+}

@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type Config, configSchema } from '../src/config.js';
+import type { RouteTable } from '../src/routes.js';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+
+export interface Echo {
+  upstream: string;
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+export interface Upstream {
+  name: string;
+  url: string;
+  server: Server;
+  hits: Map<string, number>;
+  close(): Promise<void>;
+}
+
+/**
+ * A real HTTP upstream on a free port that echoes what it received. `/slow?ms=N` answers after N ms,
+ * `/reset` destroys the socket without answering, `/busy` answers 503; `hits` counts requests by path.
+ */
+export async function startUpstream(name: string): Promise<Upstream> {
+  const hits = new Map<string, number>();
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0]!;
+    hits.set(path, (hits.get(path) ?? 0) + 1);
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (url.pathname.endsWith('/reset')) {
+        req.socket.destroy();
+        return;
+      }
+      if (url.pathname.endsWith('/busy')) {
+        res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"busy"}');
+        return;
+      }
+      const delay = url.pathname.endsWith('/slow') ? Number(url.searchParams.get('ms') ?? 0) : 0;
+      const echo: Echo = {
+        upstream: name,
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString(),
+      };
+      setTimeout(() => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify(echo));
+      }, delay);
+    });
+  });
+  server.keepAliveTimeout = 5_000;
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    name,
+    hits,
+    url: `http://127.0.0.1:${port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A URL nothing listens on: connecting to it is refused. */
+export async function refusedUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
+}
+
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return configSchema.parse({ REDIS_URL, LOG_LEVEL: 'silent', ADMIN_TOKEN, ...overrides });
+}
+
+/** A flag name no other test uses, so tests sharing the Redis on 6379 never see each other's values. */
+export const uniqueFlag = () => `test-${randomUUID().slice(0, 8)}`;
+
+export function tableFor(
+  urls: { monolith: string; movies: string; events: string },
+  flag: string,
+  seed = { enabled: true, percent: 0 },
+): RouteTable {
+  return {
+    upstreams: urls,
+    routes: [
+      { prefix: '/api/movies', upstream: 'monolith', migration: { flag, to: 'movies' } },
+      { prefix: '/api/events', upstream: 'events' },
+      { prefix: '/api', upstream: 'monolith' },
+    ],
+    flagSeeds: { [flag]: seed },
+  };
+}
+
+/** Polls `check` until it returns true; resolves with the elapsed milliseconds, rejects at the deadline. */
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<number> {
+  const started = performance.now();
+  while (performance.now() - started < timeoutMs) {
+    if (await check()) return performance.now() - started;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
