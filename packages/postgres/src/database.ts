@@ -1,0 +1,174 @@
+import { HttpError, StartupError } from '@cinemaabyss/service-kit';
+import pg from 'pg';
+
+/** The few logger methods this module needs; Fastify's pino logger satisfies it. */
+export interface Log {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface DatabaseOptions {
+  /** Longest wait for a pooled connection before a request fails with 503. */
+  connectTimeoutMs?: number;
+  /** Server-side statement_timeout: a stuck query ends with 504 instead of hanging the request. */
+  statementTimeoutMs?: number;
+  max?: number;
+}
+
+export interface RetryOptions {
+  attempts: number;
+  initialDelayMs: number;
+  maxDelayMs: number;
+  /** Injected by tests to record the back-off instead of waiting it out. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** Where a connection URL points, for log lines: never the password. */
+export function describeTarget(url: string): string {
+  const { hostname, port, pathname } = new URL(url);
+  return `${hostname || 'localhost'}:${port || '5432'}${pathname}`;
+}
+
+/** Back-off before attempt `attempt + 1`: doubling from the initial delay, capped. */
+export function retryDelay(attempt: number, { initialDelayMs, maxDelayMs }: RetryOptions): number {
+  return Math.min(initialDelayMs * 2 ** (attempt - 1), maxDelayMs);
+}
+
+/**
+ * Runs `probe` until it succeeds or the attempts are spent, logging one line per failed attempt with
+ * the target, the attempt number and the next delay. The final failure is a StartupError whose message
+ * tells the operator what to check.
+ */
+export async function retryUntilReachable(
+  probe: () => Promise<unknown>,
+  target: string,
+  log: Log,
+  options: RetryOptions,
+): Promise<void> {
+  const sleep = options.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await probe();
+      if (attempt > 1) log.info({ target, attempt }, `database ${target} reachable`);
+      return;
+    } catch (error) {
+      const reason = errorSummary(error);
+      if (attempt >= options.attempts) {
+        throw new StartupError(
+          `Cannot reach the database at ${target} after ${attempt} attempts (last error: ${reason}). ` +
+            'Check that PostgreSQL is running and that DATABASE_URL points at it with valid credentials.',
+        );
+      }
+      const delayMs = retryDelay(attempt, options);
+      log.warn(
+        { target, attempt, attempts: options.attempts, delayMs, reason },
+        `database ${target} unreachable (attempt ${attempt}/${options.attempts}: ${reason}), retrying in ${delayMs} ms`,
+      );
+      await sleep(delayMs);
+    }
+  }
+}
+
+function errorSummary(error: unknown): string {
+  if (error instanceof AggregateError && error.errors.length > 0) return errorSummary(error.errors[0]);
+  const { code, message } = error as { code?: string; message?: string };
+  return [code, message].filter(Boolean).join(' ') || String(error);
+}
+
+const connectionClasses = ['08', '53', '57P'];
+const connectionMessages = /connection terminated|timeout exceeded when trying to connect|connection error/i;
+
+/**
+ * Maps a failure of the database itself (unreachable, restarting, out of connections, too slow) to an
+ * explicit 503/504, so clients can tell "try again" from a bug. Errors about the data are left alone.
+ */
+export function unavailableError(error: unknown): HttpError | undefined {
+  if (error instanceof pg.DatabaseError) {
+    if (error.code === '57014') return new HttpError(504, 'database query timed out');
+    if (connectionClasses.some((prefix) => error.code?.startsWith(prefix))) {
+      return new HttpError(503, 'database unavailable');
+    }
+    return undefined;
+  }
+  // No answer from the server at all: refused, reset, DNS, the pool's connect timeout.
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  const systemError = typeof code === 'string' && code.startsWith('E');
+  if (error instanceof AggregateError || systemError || connectionMessages.test(String(message))) {
+    return new HttpError(503, 'database unavailable');
+  }
+  return undefined;
+}
+
+/** The constraint a unique violation (23505) broke, if that is what `error` is. */
+export function uniqueViolation(error: unknown): string | undefined {
+  return error instanceof pg.DatabaseError && error.code === '23505' ? (error.constraint ?? '') : undefined;
+}
+
+/** The constraint a foreign key violation (23503) broke, if that is what `error` is. */
+export function foreignKeyViolation(error: unknown): string | undefined {
+  return error instanceof pg.DatabaseError && error.code === '23503' ? (error.constraint ?? '') : undefined;
+}
+
+export interface Database {
+  readonly pool: pg.Pool;
+  readonly target: string;
+  /** One statement; database outages become 503/504 HttpErrors, data errors (constraints) stay pg errors. */
+  query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  /** Runs `work` in one transaction on one connection, with the same error mapping. */
+  transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
+  /** True when a trivial query succeeds, for readiness probes. */
+  isReachable(): Promise<boolean>;
+  waitUntilReachable(log: Log, retry: RetryOptions): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createDatabase(url: string, log: Log, options: DatabaseOptions = {}): Database {
+  const { connectTimeoutMs = 3000, statementTimeoutMs = 10_000, max = 10 } = options;
+  const pool = new pg.Pool({
+    connectionString: url,
+    connectionTimeoutMillis: connectTimeoutMs,
+    statement_timeout: statementTimeoutMs,
+    max,
+  });
+  const target = describeTarget(url);
+  // An idle connection dropped by the server (restart, failover) must not crash the process: the pool
+  // discards it and the next query opens a fresh one.
+  pool.on('error', (error) => log.warn({ target, err: error }, 'idle database connection lost'));
+
+  const mapped = async <T>(run: () => Promise<T>): Promise<T> => {
+    try {
+      return await run();
+    } catch (error) {
+      throw unavailableError(error) ?? error;
+    }
+  };
+
+  return {
+    pool,
+    target,
+    query: (text, values) => mapped(() => pool.query(text, values)),
+    transaction: (work) =>
+      mapped(async () => {
+        const client = await pool.connect();
+        try {
+          await client.query('BEGIN');
+          const result = await work(client);
+          await client.query('COMMIT');
+          return result;
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => {});
+          throw error;
+        } finally {
+          client.release();
+        }
+      }),
+    isReachable: () =>
+      pool.query('SELECT 1').then(
+        () => true,
+        () => false,
+      ),
+    waitUntilReachable: (retryLog, retry) =>
+      retryUntilReachable(() => pool.query('SELECT 1'), target, retryLog, retry),
+    close: () => pool.end(),
+  };
+}

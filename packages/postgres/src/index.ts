@@ -1,0 +1,15 @@
+export { int4Id, pgText, queryId } from './columns.js';
+export {
+  createDatabase,
+  type Database,
+  type DatabaseOptions,
+  describeTarget,
+  foreignKeyViolation,
+  type Log,
+  type RetryOptions,
+  retryDelay,
+  retryUntilReachable,
+  unavailableError,
+  uniqueViolation,
+} from './database.js';
+export { type MigrateOptions, migrate } from './migrate.js';

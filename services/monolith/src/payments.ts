@@ -1,0 +1,74 @@
+import { type Database, foreignKeyViolation, int4Id, queryId } from '@cinemaabyss/postgres';
+import { HttpError, parseInput } from '@cinemaabyss/service-kit';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+
+export interface Payment {
+  id: number;
+  user_id: number;
+  amount: number;
+  timestamp: string;
+}
+
+const MAX_AMOUNT = 9_999_999_999.99; // numeric(12, 2)
+
+export const paymentInput = z.object({
+  user_id: int4Id,
+  amount: z
+    .number({ error: 'must be a number' })
+    .positive({ error: 'must be greater than 0' })
+    .max(MAX_AMOUNT, { error: `must be at most ${MAX_AMOUNT}` })
+    // Refuse what numeric(12, 2) would silently round; the tolerance absorbs binary float noise (0.1 + 0.2).
+    .refine((amount) => Math.abs(amount * 100 - Math.round(amount * 100)) < 1e-6, {
+      error: 'must have at most 2 decimal places',
+    }),
+});
+
+export const byUserQuery = z.object({ id: queryId.optional(), user_id: queryId.optional() });
+
+interface PaymentRow {
+  id: number;
+  user_id: number;
+  amount: string; // pg returns numeric as a string to keep its precision
+  paid_at: Date;
+}
+
+export function toPayment(row: PaymentRow): Payment {
+  return {
+    id: row.id,
+    user_id: row.user_id,
+    amount: Number(row.amount),
+    timestamp: row.paid_at.toISOString(),
+  };
+}
+
+export async function paymentRoutes(app: FastifyInstance, { db }: { db: Database }) {
+  app.get('/api/payments', async (request) => {
+    const { id, user_id } = parseInput(byUserQuery, request.query, 'query');
+    const { rows } = await db.query<PaymentRow>(
+      `SELECT id, user_id, amount, paid_at FROM payments
+        WHERE ($1::integer IS NULL OR id = $1) AND ($2::integer IS NULL OR user_id = $2)
+        ORDER BY id`,
+      [id ?? null, user_id ?? null],
+    );
+    if (id === undefined) return rows.map(toPayment);
+    if (!rows[0]) throw new HttpError(404, `payment ${id} not found`);
+    return toPayment(rows[0]);
+  });
+
+  app.post('/api/payments', async (request, reply) => {
+    const input = parseInput(paymentInput, request.body, 'body');
+    try {
+      const { rows } = await db.query<PaymentRow>(
+        'INSERT INTO payments (user_id, amount) VALUES ($1, $2) RETURNING id, user_id, amount, paid_at',
+        [input.user_id, input.amount],
+      );
+      return reply.code(201).send(toPayment(rows[0] as PaymentRow));
+    } catch (error) {
+      if (foreignKeyViolation(error) !== undefined) {
+        throw new HttpError(400, `body.user_id: user ${input.user_id} does not exist`);
+      }
+      throw error;
+    }
+  });
+}

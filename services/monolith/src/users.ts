@@ -1,0 +1,57 @@
+import { type Database, pgText, queryId, uniqueViolation } from '@cinemaabyss/postgres';
+import { HttpError, parseInput } from '@cinemaabyss/service-kit';
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+
+export interface User {
+  id: number;
+  username: string;
+  email: string;
+}
+
+export const userInput = z.object({
+  username: pgText(50),
+  email: z
+    .string({ error: 'must be a string' })
+    .trim()
+    .max(254, { error: 'must be at most 254 characters' })
+    .pipe(z.email({ error: 'must be an email address' })),
+});
+
+const userQuery = z.object({ id: queryId.optional() });
+
+// Which field a unique index guards, for the 409 message.
+const uniqueFields: Record<string, keyof z.infer<typeof userInput>> = {
+  users_username_key: 'username',
+  users_email_key: 'email',
+};
+
+export async function userRoutes(app: FastifyInstance, { db }: { db: Database }) {
+  app.get('/api/users', async (request) => {
+    const { id } = parseInput(userQuery, request.query, 'query');
+    const { rows } = await db.query<User>(
+      'SELECT id, username, email FROM users WHERE $1::integer IS NULL OR id = $1 ORDER BY id',
+      [id ?? null],
+    );
+    if (id === undefined) return rows;
+    if (!rows[0]) throw new HttpError(404, `user ${id} not found`);
+    return rows[0];
+  });
+
+  app.post('/api/users', async (request, reply) => {
+    const input = parseInput(userInput, request.body, 'body');
+    try {
+      const { rows } = await db.query<User>(
+        'INSERT INTO users (username, email) VALUES ($1, $2) RETURNING id, username, email',
+        [input.username, input.email],
+      );
+      return reply.code(201).send(rows[0]);
+    } catch (error) {
+      // The unique indexes decide, not a racy look-up beforehand.
+      const constraint = uniqueViolation(error);
+      const field = constraint === undefined ? undefined : uniqueFields[constraint];
+      if (field) throw new HttpError(409, `body.${field}: "${input[field]}" is already taken`);
+      throw error;
+    }
+  });
+}
