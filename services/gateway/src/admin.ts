@@ -42,11 +42,12 @@ export async function adminRoutes(
       source: flag.source,
     };
   };
-  const unavailable = (error: unknown) => {
-    if (error instanceof FlagStoreUnavailableError)
-      throw new HttpError(503, `${error.message}; the flag was not changed`);
+  // Answered here: the shared error handler hides the message of every 5xx, and this one helps the
+  // operator. Anything else goes on to the shared handler.
+  app.setErrorHandler((error, _request, reply) => {
+    if (error instanceof FlagStoreUnavailableError) return reply.code(503).send({ error: error.message });
     throw error;
-  };
+  });
 
   app.get('/admin/flags', async () => ({
     redis: flags.isConnected() ? 'connected' : 'disconnected',
@@ -60,7 +61,7 @@ export async function adminRoutes(
     const change = parseInput(flagChangeSchema, request.body, 'body');
     const operator = request.headers['x-operator'];
     const by = `${typeof operator === 'string' && operator !== '' ? operator.slice(0, 100) : 'admin'} (${request.ip})`;
-    const entry = await flags.update(name, change, by).catch(unavailable);
+    const entry = await flags.update(name, change, by);
     request.log.info(
       { flag: name, by, old: entry.old, new: entry.new },
       'flag changed through the admin API',
@@ -70,6 +71,6 @@ export async function adminRoutes(
 
   app.get('/admin/flags/:name/history', async (request) => {
     const name = knownFlag(request);
-    return { name, history: await flags.history(name).catch(unavailable) };
+    return { name, history: await flags.history(name) };
   });
 }

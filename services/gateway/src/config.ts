@@ -23,8 +23,11 @@ export const configSchema = z.object({
   REDIS_URL: z
     .url({ protocol: /^rediss?$/, error: 'must be a redis:// URL' })
     .default('redis://127.0.0.1:6379'),
-  /** Bearer token for /admin; when unset the admin API is switched off. */
-  ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** Bearer token for /admin; when unset (or empty) the admin API is switched off. */
+  ADMIN_TOKEN: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z.string().min(16, 'must be at least 16 characters').optional(),
+  ),
   LOG_LEVEL: logLevel,
   /** An upstream that sends no response headers within this time is answered with 504. */
   UPSTREAM_TIMEOUT_MS: milliseconds.default(10_000),

@@ -24,6 +24,8 @@ export interface FlagSnapshot extends FlagValue {
 }
 
 export class FlagStoreUnavailableError extends Error {}
+const UNAVAILABLE =
+  'flag store (Redis) is unreachable; nothing was changed, retry when /ready reports redis connected';
 
 // Creates the hash from the seed only when it does not exist, so a restart never overwrites a value
 // an operator set at runtime; returns what is stored either way.
@@ -165,13 +167,11 @@ export class FlagStore {
   }
 
   private async command<T>(run: () => Promise<T>): Promise<T> {
-    if (this.data.status !== 'ready')
-      throw new FlagStoreUnavailableError('flag store (Redis) is unreachable');
+    if (this.data.status !== 'ready') throw new FlagStoreUnavailableError(UNAVAILABLE);
     try {
       return await run();
     } catch (error) {
-      if (this.data.status !== 'ready')
-        throw new FlagStoreUnavailableError('flag store (Redis) is unreachable');
+      if (this.data.status !== 'ready') throw new FlagStoreUnavailableError(UNAVAILABLE);
       throw error;
     }
   }

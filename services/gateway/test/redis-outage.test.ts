@@ -1,0 +1,180 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app.js';
+import { flagKey } from '../src/flag-store.js';
+import {
+  ADMIN_TOKEN,
+  refusedUrl,
+  startUpstream,
+  tableFor,
+  testConfig,
+  type Upstream,
+  waitFor,
+} from './helpers.js';
+
+/**
+ * A redis-server of this test's own on a free port, stopped and restarted while traffic flows.
+ * (The shared Redis on 6379 is never touched.) Append-only persistence, so a restart keeps the flag.
+ */
+class DedicatedRedis {
+  private process: ChildProcess | undefined;
+  constructor(
+    readonly port: number,
+    private readonly dir: string,
+  ) {}
+
+  get url() {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const args = [
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.dir,
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+    ];
+    this.process = spawn('redis-server', args, { stdio: 'ignore' });
+    const probe = new Redis(this.url, {
+      lazyConnect: true,
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+    });
+    probe.on('error', () => {});
+    await waitFor(
+      async () => {
+        try {
+          if (probe.status !== 'ready') await probe.connect();
+          return (await probe.ping()) === 'PONG';
+        } catch {
+          probe.disconnect();
+          return false;
+        }
+      },
+      5_000,
+      'redis-server to answer',
+    );
+    probe.disconnect();
+  }
+
+  async stop(): Promise<void> {
+    const child = this.process;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+describe('Redis outage', () => {
+  let redis: DedicatedRedis;
+  let dir: string;
+  let monolith: Upstream;
+  let movies: Upstream;
+  let app: FastifyInstance;
+  const flag = 'movies';
+  const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'gateway-redis-'));
+    redis = new DedicatedRedis(Number(new URL(await refusedUrl()).port), dir);
+    [monolith, movies] = await Promise.all([startUpstream('monolith'), startUpstream('movies')]);
+    app = await buildApp(testConfig({ REDIS_URL: redis.url }), {
+      routeTable: tableFor({ monolith: monolith.url, movies: movies.url, events: monolith.url }, flag, {
+        enabled: true,
+        percent: 0,
+      }),
+    });
+    await app.ready();
+  });
+  afterAll(async () => {
+    await app.close();
+    await redis.stop();
+    await Promise.all([monolith.close(), movies.close()]);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const ready = async () => (await app.inject({ url: '/ready' })).json() as { status: string; redis: string };
+
+  it('starts and routes on the env seed while Redis is down, reporting degraded', async () => {
+    const res = await app.inject({ url: '/api/movies' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['x-upstream']).toBe('monolith');
+    const readiness = await app.inject({ url: '/ready' });
+    expect(readiness.statusCode).toBe(200);
+    expect(readiness.json()).toMatchObject({ status: 'degraded', redis: 'disconnected' });
+    const put = await app.inject({
+      method: 'PUT',
+      url: `/admin/flags/${flag}`,
+      headers: auth,
+      payload: { percent: 50 },
+    });
+    expect(put.statusCode).toBe(503);
+    expect(put.json().error).toMatch(/Redis\) is unreachable; nothing was changed/);
+  });
+
+  it('picks Redis up when it appears and seeds it', async () => {
+    await redis.start();
+    await waitFor(async () => (await ready()).status === 'ready', 5_000, 'the gateway to connect');
+    const direct = new Redis(redis.url);
+    expect(await direct.hgetall(flagKey(flag))).toEqual({ enabled: 'true', percent: '0' });
+    direct.disconnect();
+  });
+
+  it('fails no request while Redis stops mid-traffic, keeps the last value and recovers', async () => {
+    await app.inject({
+      method: 'PUT',
+      url: `/admin/flags/${flag}`,
+      headers: auth,
+      payload: { percent: 100 },
+    });
+    let stop = false;
+    const failures: string[] = [];
+    const upstreams = new Set<string>();
+    let sent = 0;
+    const worker = async () => {
+      while (!stop) {
+        const res = await app.inject({ url: '/api/movies' });
+        sent++;
+        if (res.statusCode !== 200) failures.push(`${res.statusCode} ${res.body}`);
+        upstreams.add(String(res.headers['x-upstream']));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    const workers = Array.from({ length: 4 }, worker);
+
+    await redis.stop();
+    await waitFor(async () => (await ready()).status === 'degraded', 5_000, 'degraded readiness');
+    const sentWhileDown = sent;
+    await waitFor(() => sent > sentWhileDown + 200, 5_000, 'traffic while Redis is down');
+    expect(upstreams).toEqual(new Set(['movies']));
+
+    await redis.start();
+    await waitFor(async () => (await ready()).status === 'ready', 5_000, 'recovery');
+    stop = true;
+    await Promise.all(workers);
+    expect(failures).toEqual([]);
+    expect(sent).toBeGreaterThan(200);
+
+    // Tracking is back: a direct write reaches the gateway again.
+    const direct = new Redis(redis.url);
+    await direct.hset(flagKey(flag), 'percent', '0');
+    direct.disconnect();
+    await waitFor(
+      async () => (await app.inject({ url: '/api/movies' })).headers['x-upstream'] === 'monolith',
+      100,
+      'the change after recovery',
+    );
+  });
+});
