@@ -1,0 +1,111 @@
+{{/* Prefix of every object name. */}}
+{{- define "cinemaabyss.fullname" -}}
+{{- default .Release.Name .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The four services: port and probe paths. One source for every template that loops over them. */}}
+{{- define "cinemaabyss.services" -}}
+monolith: {port: 8080, liveness: /health, readiness: /ready, component: legacy-backend}
+movies: {port: 8081, liveness: /api/movies/health, readiness: /api/movies/health, component: backend}
+events: {port: 8082, liveness: /api/events/health, readiness: /api/events/ready, component: backend}
+gateway: {port: 8000, liveness: /health, readiness: /ready, component: gateway}
+{{- end -}}
+
+{{/* Selector labels; call with (dict "root" $ "name" "<component name>"). */}}
+{{- define "cinemaabyss.selectorLabels" -}}
+app.kubernetes.io/name: {{ .name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- end -}}
+
+{{/* Full label set, the same keys as deploy/k8s; call with (dict "root" $ "name" ... "component" ...). */}}
+{{- define "cinemaabyss.labels" -}}
+{{ include "cinemaabyss.selectorLabels" . }}
+app.kubernetes.io/component: {{ .component }}
+app.kubernetes.io/part-of: cinemaabyss
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
+{{- end -}}
+
+{{/* Image of one service; call with (dict "root" $ "name" ...). */}}
+{{- define "cinemaabyss.image" -}}
+{{- $values := index .root.Values .name -}}
+{{- $repository := $values.image.repository | default (printf "%s/%s" .root.Values.image.registry .name) -}}
+{{- $tag := $values.image.tag | default .root.Values.image.tag | default .root.Chart.AppVersion -}}
+{{- printf "%s:%s" $repository $tag -}}
+{{- end -}}
+
+{{- define "cinemaabyss.dbSecret" -}}
+{{- if .Values.postgresql.enabled -}}
+{{- .Values.postgresql.existingSecret | default (printf "%s-db" (include "cinemaabyss.fullname" .)) -}}
+{{- else -}}
+{{- required "externalPostgresql.existingSecret is required when postgresql.enabled is false" .Values.externalPostgresql.existingSecret -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "cinemaabyss.adminSecret" -}}
+{{- .Values.gateway.admin.existingSecret | default (printf "%s-admin" (include "cinemaabyss.fullname" .)) -}}
+{{- end -}}
+
+{{/* postgres:// URL with $(POSTGRES_PASSWORD), which Kubernetes expands from the variable set before it. */}}
+{{- define "cinemaabyss.databaseUrl" -}}
+{{- if .Values.postgresql.enabled -}}
+{{- printf "postgres://%s:$(POSTGRES_PASSWORD)@%s-postgres:5432/%s" .Values.postgresql.username (include "cinemaabyss.fullname" .) .Values.postgresql.database -}}
+{{- else -}}
+{{- $host := required "externalPostgresql.host is required when postgresql.enabled is false" .Values.externalPostgresql.host -}}
+{{- printf "postgres://%s:$(POSTGRES_PASSWORD)@%s:%v/%s" .Values.externalPostgresql.username $host .Values.externalPostgresql.port .Values.externalPostgresql.database -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "cinemaabyss.redisUrl" -}}
+{{- if .Values.redis.enabled -}}
+{{- printf "redis://%s-redis:6379" (include "cinemaabyss.fullname" .) -}}
+{{- else -}}
+{{- required "externalRedis.url is required when redis.enabled is false" .Values.externalRedis.url -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "cinemaabyss.kafkaBrokers" -}}
+{{- if .Values.kafka.enabled -}}
+{{- printf "%s-kafka:9092" (include "cinemaabyss.fullname" .) -}}
+{{- else -}}
+{{- required "externalKafka.brokers is required when kafka.enabled is false" .Values.externalKafka.brokers -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "cinemaabyss.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 1000
+runAsGroup: 1000
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{- define "cinemaabyss.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+runAsNonRoot: true
+capabilities:
+  drop: [ALL]
+{{- end -}}
+
+{{/* Environment of each service beyond its ConfigMap: secrets only. */}}
+{{- define "cinemaabyss.secretEnv" -}}
+{{- $root := .root -}}
+{{- if has .name (list "monolith" "movies") }}
+- name: POSTGRES_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "cinemaabyss.dbSecret" $root }}
+      key: POSTGRES_PASSWORD
+- name: DATABASE_URL
+  value: {{ include "cinemaabyss.databaseUrl" $root | quote }}
+{{- end }}
+{{- if and (eq .name "gateway") $root.Values.gateway.admin.enabled }}
+- name: ADMIN_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "cinemaabyss.adminSecret" $root }}
+      key: ADMIN_TOKEN
+{{- end }}
+{{- end -}}
