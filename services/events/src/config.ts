@@ -18,6 +18,12 @@ export const configSchema = z.object({
   USER_EVENTS_TOPIC: z.string().min(1).default('user-events'),
   PAYMENT_EVENTS_TOPIC: z.string().min(1).default('payment-events'),
   DLQ_TOPIC: z.string().min(1).default('events-dlq'),
+  /** Upper bound on answering a POST: past it the client gets a 503, never a hanging request. */
+  PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
+  /** How many processed events GET /api/events/recent can show. */
+  RECENT_EVENTS_CAPACITY: z.coerce.number().int().min(1).max(100_000).default(500),
+  /** Time between failing readiness and closing on SIGTERM (see service-kit startServer). */
+  SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
   LOG_LEVEL: logLevel,
 });
 

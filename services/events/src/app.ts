@@ -1,0 +1,57 @@
+import { errorHandling, fastifyOptions } from '@cinemaabyss/service-kit';
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { Config } from './config.js';
+import { type EventType, eventTypes, topicsFromConfig } from './events.js';
+import { EventBus } from './kafka.js';
+import { createMetrics } from './metrics.js';
+import { createProcessor } from './processor.js';
+import { RecentEvents } from './recent.js';
+import { eventRoutes } from './routes.js';
+
+export interface AppDeps {
+  /** Turns true on SIGTERM so /ready fails before the server stops accepting requests. */
+  isShuttingDown?: () => boolean;
+  logger?: Parameters<typeof fastifyOptions>[0]['logger'];
+}
+
+export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+  const app = Fastify(fastifyOptions({ logLevel: config.LOG_LEVEL, logger: deps.logger }));
+  await app.register(errorHandling);
+
+  const topics = topicsFromConfig(config);
+  const eventTopics = eventTypes.map((type) => topics[type]);
+  const bus = new EventBus({
+    brokers: config.KAFKA_BROKERS,
+    clientId: config.KAFKA_CLIENT_ID,
+    groupId: config.KAFKA_GROUP_ID,
+    topics: [...eventTopics, config.DLQ_TOPIC],
+    consumeTopics: eventTopics,
+    partitions: config.KAFKA_TOPIC_PARTITIONS,
+    replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+    publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
+    log: app.log,
+  });
+  const metrics = createMetrics(() => bus.lag());
+  const recent = new RecentEvents(config.RECENT_EVENTS_CAPACITY);
+  const processor = createProcessor({
+    typeByTopic: new Map(eventTypes.map((type): [string, EventType] => [topics[type], type])),
+    dlqTopic: config.DLQ_TOPIC,
+    bus,
+    recent,
+    metrics,
+    log: app.log.child({ component: 'consumer' }),
+  });
+
+  // Connecting never blocks start-up: with the broker down the service runs, unready, and answers 503.
+  app.addHook('onReady', async () => bus.start(processor));
+  app.addHook('onClose', async () => bus.close());
+
+  await eventRoutes(app, {
+    bus,
+    topics,
+    metrics,
+    recent,
+    isShuttingDown: deps.isShuttingDown ?? (() => false),
+  });
+  return app;
+}

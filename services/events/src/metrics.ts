@@ -1,0 +1,37 @@
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { PartitionLag } from './kafka.js';
+
+/** Prometheus metrics on a registry of our own, so several apps can live in one test process. */
+export function createMetrics(lag: () => PartitionLag[]) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const counter = (name: string, help: string, labelNames: string[]) =>
+    new Counter({ name, help, labelNames, registers: [registry] });
+
+  const metrics = {
+    registry,
+    produced: counter('events_produced_total', 'Events acknowledged by Kafka, by type', ['type']),
+    consumed: counter('events_consumed_total', 'Events read back and processed by the consumer, by type', [
+      'type',
+    ]),
+    failed: counter('events_failed_total', 'Events that could not be published (answered 503), by type', [
+      'type',
+    ]),
+    deadLettered: counter('events_dead_lettered_total', 'Invalid messages moved to the dead-letter topic', [
+      'topic',
+    ]),
+  };
+  new Gauge({
+    name: 'events_consumer_lag',
+    help: 'Messages not yet processed by the consumer group, per partition, as of its latest fetch',
+    labelNames: ['topic', 'partition'],
+    registers: [registry],
+    collect() {
+      for (const { topic, partition, lag: value } of lag())
+        this.set({ topic, partition: String(partition) }, value);
+    },
+  });
+  return metrics;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

@@ -1,0 +1,49 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { decodeEvent, type EventType } from './events.js';
+import type { ConsumedMessage, EventBus } from './kafka.js';
+import type { Metrics } from './metrics.js';
+import type { RecentEvents } from './recent.js';
+
+interface ProcessorDeps {
+  typeByTopic: Map<string, EventType>;
+  dlqTopic: string;
+  bus: EventBus;
+  recent: RecentEvents;
+  metrics: Metrics;
+  log: FastifyBaseLogger;
+}
+
+/**
+ * Handles one consumed message: a valid event is logged and recorded; an invalid one is moved to the
+ * dead-letter topic with the reason in its headers, so one poison message never stops a partition.
+ * Throwing (the dead-letter topic unreachable) leaves the offset uncommitted, so it is retried.
+ */
+export function createProcessor({ typeByTopic, dlqTopic, bus, recent, metrics, log }: ProcessorDeps) {
+  return async (message: ConsumedMessage): Promise<void> => {
+    const where = { topic: message.topic, partition: message.partition, offset: message.offset };
+    const type = typeByTopic.get(message.topic);
+    const decoded = type ? decodeEvent(type, message.value) : { ok: false as const, reason: 'unknown topic' };
+    if (!decoded.ok) {
+      await bus.publish(dlqTopic, message.key?.toString('utf8') ?? null, message.value, {
+        ...message.headers,
+        'x-dlq-reason': decoded.reason,
+        'x-dlq-topic': message.topic,
+        'x-dlq-partition': String(message.partition),
+        'x-dlq-offset': message.offset,
+      });
+      metrics.deadLettered.inc({ topic: message.topic });
+      log.warn({ ...where, reason: decoded.reason }, 'invalid event moved to the dead-letter topic');
+      return;
+    }
+    const { event } = decoded;
+    const processedAt = Date.now();
+    recent.add({
+      ...event,
+      ...where,
+      processed_at: new Date(processedAt).toISOString(),
+      produce_to_consume_ms: processedAt - message.timestamp,
+    });
+    metrics.consumed.inc({ type: event.type });
+    log.info({ type: event.type, id: event.id, ...where }, 'event processed');
+  };
+}
