@@ -1,0 +1,47 @@
+import { randomUUID } from 'node:crypto';
+import type { Log } from '@cinemaabyss/postgres';
+import { loadConfig } from '@cinemaabyss/service-kit';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import { afterAll, beforeAll } from 'vitest';
+import { buildApp } from '../src/app.js';
+import { type Config, configSchema } from '../src/config.js';
+
+export const silentLog: Log = { info() {}, warn() {} };
+
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig(configSchema, { ...process.env, LOG_LEVEL: 'silent', ...overrides });
+}
+
+/** A short random suffix so every test's rows are its own. */
+export function unique(): string {
+  return randomUUID().replaceAll('-', '').slice(0, 12);
+}
+
+/** One app per test file, built like the service builds it and closed after the file. */
+export function useApp(): () => FastifyInstance {
+  let app: FastifyInstance | undefined;
+  beforeAll(async () => {
+    app = await buildApp(testConfig());
+    await app.ready();
+  });
+  afterAll(() => app?.close());
+  return () => {
+    if (!app) throw new Error('the app is built in beforeAll');
+    return app;
+  };
+}
+
+export async function call(
+  app: FastifyInstance,
+  method: InjectOptions['method'],
+  url: string,
+  payload?: unknown,
+): Promise<LightMyRequestResponse> {
+  return app.inject({ method, url, ...(payload === undefined ? {} : { payload: payload as object }) });
+}
+
+export async function createUser(app: FastifyInstance, name = `user_${unique()}`) {
+  const res = await call(app, 'POST', '/api/users', { username: name, email: `${name}@example.com` });
+  if (res.statusCode !== 201) throw new Error(`creating a user failed: ${res.statusCode} ${res.body}`);
+  return res.json() as { id: number; username: string; email: string };
+}
