@@ -56,6 +56,15 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     }
   });
 
+  if (deps.isShuttingDown) {
+    const isShuttingDown = deps.isShuttingDown;
+    // While draining, each response closes its keep-alive connection, so clients reconnect elsewhere
+    // and the server is not left waiting for idle sockets to time out.
+    app.addHook('onSend', async (_request, reply) => {
+      if (isShuttingDown()) reply.header('connection', 'close');
+    });
+  }
+
   app.get('/health', async (_request, reply) =>
     reply.type('text/plain').send('Strangler Fig Proxy is healthy'),
   );
