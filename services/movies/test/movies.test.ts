@@ -1,0 +1,97 @@
+import { randomUUID } from 'node:crypto';
+import { contractErrors, responseErrors } from '@cinemaabyss/contract';
+import { loadConfig } from '@cinemaabyss/service-kit';
+import type { FastifyInstance } from 'fastify';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../src/app.js';
+import { configSchema } from '../src/config.js';
+
+const config = loadConfig(configSchema, { ...process.env, LOG_LEVEL: 'silent' });
+let app: FastifyInstance;
+const unique = () => randomUUID().slice(0, 8);
+
+beforeAll(async () => {
+  app = await buildApp(config);
+  await app.ready();
+});
+afterAll(() => app.close());
+
+describe('movies service', () => {
+  it('answers /api/movies/health and /api/movies/ready', async () => {
+    const health = await app.inject('/api/movies/health');
+    expect(health.statusCode).toBe(200);
+    expect(health.json()).toEqual({ status: true });
+    const ready = await app.inject('/api/movies/ready');
+    expect(ready.json()).toEqual({ status: true });
+  });
+
+  it('creates a movie and reads it back by id and in the list', async () => {
+    const input = {
+      title: `Movies svc ${unique()}`,
+      description: 'd',
+      genres: ['Sci-Fi', 'Drama'],
+      rating: 8.1,
+    };
+    const created = await app.inject({ method: 'POST', url: '/api/movies', payload: input });
+    expect(created.statusCode).toBe(201);
+    const movie = created.json();
+    expect(movie).toEqual({ id: expect.any(Number), ...input });
+    expect((await app.inject(`/api/movies?id=${movie.id}`)).json()).toEqual(movie);
+    expect((await app.inject('/api/movies')).json()).toContainEqual(movie);
+  });
+
+  it('serves the rows the monolith writes: same tables, same shape', async () => {
+    // A movie written straight into the shared tables, as the monolith's migrations define them.
+    const client = new pg.Client({ connectionString: config.DATABASE_URL });
+    await client.connect();
+    const title = `Written elsewhere ${unique()}`;
+    let id: number;
+    try {
+      const { rows } = await client.query(
+        "INSERT INTO movies (title, description, rating) VALUES ($1, 'legacy row', 7.25) RETURNING id",
+        [title],
+      );
+      id = rows[0].id;
+    } finally {
+      await client.end();
+    }
+    const res = await app.inject(`/api/movies?id=${id}`);
+    expect(res.json()).toEqual({ id, title, description: 'legacy row', genres: [], rating: 7.25 });
+  });
+
+  it('answers 404 for an unknown id and 400 for a non-numeric one or a bad body', async () => {
+    const missing = await app.inject('/api/movies?id=2147483647');
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json()).toEqual({ error: 'movie 2147483647 not found' });
+    const badId = await app.inject('/api/movies?id=abc');
+    expect(badId.statusCode).toBe(400);
+    expect(badId.json().error).toMatch(/^query\.id: /);
+    const badBody = await app.inject({
+      method: 'POST',
+      url: '/api/movies',
+      payload: { title: 'x', rating: 5 },
+    });
+    expect(badBody.statusCode).toBe(400);
+    expect(badBody.json().error).toMatch(/body\.description/);
+  });
+
+  it('answers every endpoint in the contract shapes', async () => {
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/movies',
+      payload: { title: `Contract ${unique()}`, description: 'd', rating: 5 },
+    });
+    expect(responseErrors('post', '/api/movies', 201, created.json())).toEqual([]);
+    expect(responseErrors('get', '/api/movies', 200, (await app.inject('/api/movies')).json())).toEqual([]);
+    expect(contractErrors('Movie', (await app.inject(`/api/movies?id=${created.json().id}`)).json())).toEqual(
+      [],
+    );
+    expect(
+      responseErrors('get', '/api/movies/health', 200, (await app.inject('/api/movies/health')).json()),
+    ).toEqual([]);
+    const bad = await app.inject({ method: 'POST', url: '/api/movies', payload: {} });
+    expect(responseErrors('post', '/api/movies', 400, bad.json())).toEqual([]);
+    expect(contractErrors('Error', (await app.inject('/api/movies?id=2147483647')).json())).toEqual([]);
+  });
+});
