@@ -1,0 +1,84 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { pinnedKafkaVersion } from './kubernetes.test.js';
+import { repoRoot, run, tool } from './tools.js';
+
+const composeFile = join(repoRoot, 'compose.yaml');
+// merge: the app services share their hardening through a YAML merge key (<<: *service-defaults).
+const compose = parse(readFileSync(composeFile, 'utf8'), { merge: true });
+const apps = ['monolith', 'movies', 'events', 'gateway'];
+
+describe('compose.yaml', () => {
+  it('loads with compose-go, the loader of `docker compose` (schema, interpolation, depends_on)', () => {
+    const result = run(tool('cinemaabyss-validate'), ['compose', composeFile]);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const services = ['events', 'gateway', 'kafka', 'kafka-ui', 'monolith', 'movies', 'postgres', 'redis'];
+    expect(result.stdout.trim().split('\n')).toEqual(
+      services.map((s) => `compose ${composeFile}: service ${s} ok`),
+    );
+  });
+
+  it('is rejected by the same loader when broken, so the check above can fail', () => {
+    const broken = readFileSync(composeFile, 'utf8').replace(
+      'condition: service_healthy',
+      'condition: service_ok',
+    );
+    const file = join(mkdtempSync(join(tmpdir(), 'cinemaabyss-compose-')), 'compose.yaml');
+    writeFileSync(file, broken);
+    const result = run(tool('cinemaabyss-validate'), ['compose', file]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('condition');
+  });
+
+  it('health-checks every service and starts each only after its dependencies are healthy', () => {
+    for (const [name, service] of Object.entries<Record<string, any>>(compose.services)) {
+      if (name !== 'kafka-ui') expect(service.healthcheck?.test, `${name} healthcheck`).toBeDefined();
+      for (const [dependency, condition] of Object.entries<Record<string, string>>(
+        service.depends_on ?? {},
+      )) {
+        expect(condition.condition, `${name} -> ${dependency}`).toBe('service_healthy');
+      }
+    }
+    expect(Object.keys(compose.services.gateway.depends_on).sort()).toEqual([
+      'events',
+      'monolith',
+      'movies',
+      'redis',
+    ]);
+  });
+
+  it('builds the four services from their Dockerfiles and runs them locked down', () => {
+    for (const name of apps) {
+      const service = compose.services[name];
+      expect(service.build.dockerfile).toBe(`services/${name}/Dockerfile`);
+      expect(service.read_only, name).toBe(true);
+      expect(service.cap_drop, name).toEqual(['ALL']);
+    }
+  });
+
+  it('publishes the gateway on 8000 and Kafka UI on 8090, nothing else', () => {
+    const published = Object.entries<Record<string, any>>(compose.services)
+      .filter(([, service]) => service.ports)
+      .map(([name, service]) => [name, service.ports]);
+    expect(published).toEqual([
+      ['kafka-ui', ['8090:8080']],
+      ['gateway', ['8000:8000']],
+    ]);
+  });
+
+  it('runs KRaft Kafka of the pinned version, the kafbat UI, named volumes and migrations on start', () => {
+    expect(compose.services.kafka.image).toBe(`apache/kafka:${pinnedKafkaVersion()}`);
+    expect(compose.services.kafka.environment.KAFKA_PROCESS_ROLES).toBe('broker,controller');
+    expect(compose.services['kafka-ui'].image).toMatch(/^kafbat\/kafka-ui:v\d/);
+    expect(Object.keys(compose.volumes).sort()).toEqual(['kafka-data', 'postgres-data', 'redis-data']);
+    expect(compose.services.monolith.environment.DB_MIGRATE_ON_START).toBe('true');
+  });
+
+  it('commits no admin token: passed through from the shell only when set', () => {
+    expect(compose.services.gateway.environment.ADMIN_TOKEN).toBeNull();
+  });
+});

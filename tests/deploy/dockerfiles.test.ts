@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { repoRoot } from './tools.js';
+
+const services: Record<string, { port: number; health: string }> = {
+  monolith: { port: 8080, health: '/health' },
+  movies: { port: 8081, health: '/api/movies/health' },
+  events: { port: 8082, health: '/api/events/health' },
+  gateway: { port: 8000, health: '/health' },
+};
+
+describe.each(Object.entries(services))('services/%s/Dockerfile', (name, { port, health }) => {
+  const text = readFileSync(join(repoRoot, `services/${name}/Dockerfile`), 'utf8');
+  const stages = text.split(/^FROM /m).slice(1);
+  const final = stages.at(-1) ?? '';
+
+  it('pins a Node 20 slim or alpine base by full version', () => {
+    expect(text).toMatch(/^ARG NODE_IMAGE=node:20\.\d+\.\d+-(bookworm-slim|slim|alpine3\.\d+)$/m);
+    for (const stage of stages) expect(stage.startsWith('${NODE_IMAGE}')).toBe(true);
+  });
+
+  it('builds in one stage and ships a pruned production install in the next', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    expect(text).toContain(`pnpm --filter @cinemaabyss/${name} deploy --prod`);
+    expect(final).not.toMatch(/^COPY (?!--from=build)/m);
+    expect(final).not.toMatch(/^RUN /m);
+  });
+
+  it('runs as a non-root user in production mode', () => {
+    expect(final).toMatch(/^ENV NODE_ENV=production/m);
+    const user = /^USER (\S+)/m.exec(final)?.[1];
+    expect(user).toBeDefined();
+    expect(user).not.toMatch(/^(root|0)(:|$)/);
+  });
+
+  it('health-checks its own endpoint without curl and execs node directly (signals reach it)', () => {
+    expect(final).toMatch(new RegExp(`ENV .*PORT=${port}`));
+    expect(final).toContain(`EXPOSE ${port}`);
+    expect(final).toMatch(new RegExp(`HEALTHCHECK [\\s\\S]*CMD \\["node", "-e", "fetch\\([^\\n]*${health}`));
+    expect(final.trimEnd().split('\n').at(-1)).toBe('CMD ["node", "dist/server.js"]');
+  });
+
+  it('has no architecture-specific step (buildx builds amd64 and arm64 from it)', () => {
+    const instructions = text.split('\n').filter((line) => !line.startsWith('#'));
+    expect(instructions.join('\n')).not.toMatch(/amd64|arm64|x86_64|aarch64|--platform/);
+  });
+});
+
+describe('.dockerignore', () => {
+  it('keeps dependencies, build output, git and secrets out of the build context', () => {
+    const lines = readFileSync(join(repoRoot, '.dockerignore'), 'utf8').split('\n');
+    for (const entry of ['**/node_modules', '**/dist', '.git', '.env']) expect(lines).toContain(entry);
+  });
+});

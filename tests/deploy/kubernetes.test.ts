@@ -1,0 +1,370 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import {
+  chart,
+  helmTemplate,
+  type Manifest,
+  parseManifests,
+  rendered,
+  repoRoot,
+  run,
+  tool,
+} from './tools.js';
+
+const services = ['monolith', 'movies', 'events', 'gateway'] as const;
+const workloadKinds = new Set(['Deployment', 'StatefulSet']);
+/** The image writes its generated config under /opt/kafka at start-up (see kafka.yaml). */
+const writableRootAllowed = new Set(['kafka']);
+
+/** Validates one object against the Kubernetes OpenAPI schema shipped in kubernetes-models (offline). */
+async function validateSchema(manifest: Manifest): Promise<void> {
+  const { apiVersion, kind } = manifest;
+  const module = await import(/* @vite-ignore */ `kubernetes-models/${apiVersion}/${kind}`).catch(() => {
+    throw new Error(`no Kubernetes schema for ${apiVersion} ${kind}`);
+  });
+  const Model = module[kind] ?? module.default;
+  new Model(manifest).validate();
+}
+
+function componentName(manifest: Manifest): string {
+  return manifest.metadata?.labels?.['app.kubernetes.io/name'];
+}
+
+function podSpec(workload: Manifest): Manifest {
+  return workload.spec.template.spec;
+}
+
+/** Same checks for the plain manifests and both Helm renderings. */
+const renderings: Array<[string, () => string]> = [
+  ['deploy/k8s (kustomize)', rendered.plain],
+  ['helm chart, default values', rendered.helmDefault],
+  ['helm chart, production values', rendered.helmProduction],
+];
+
+describe.each(renderings)('%s', (_label, render) => {
+  let text: string;
+  let manifests: Manifest[];
+  let workloads: Manifest[];
+  const byKind = (kind: string) => manifests.filter((m) => m.kind === kind);
+  const serviceWorkload = (name: string) =>
+    workloads.find((w) => w.kind === 'Deployment' && componentName(w) === name);
+
+  beforeAll(() => {
+    text = render();
+    manifests = parseManifests(text);
+    workloads = manifests.filter((m) => workloadKinds.has(m.kind));
+  });
+
+  it('decodes strictly into the typed Kubernetes API objects (unknown or mistyped fields fail)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cinemaabyss-k8s-'));
+    const file = join(dir, 'rendered.yaml');
+    writeFileSync(file, text);
+    const result = run(tool('cinemaabyss-validate'), ['k8s', file]);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout.trim().split('\n')).toHaveLength(manifests.length);
+  });
+
+  it('matches the Kubernetes OpenAPI schemas (types, formats, required fields)', async () => {
+    for (const manifest of manifests) {
+      await expect(
+        validateSchema(manifest),
+        `${manifest.kind}/${manifest.metadata.name}`,
+      ).resolves.toBeUndefined();
+    }
+  });
+
+  it('has a Deployment and a Service per enabled service', () => {
+    for (const name of services) {
+      expect(serviceWorkload(name), `${name} Deployment`).toBeDefined();
+      expect(byKind('Service').some((s) => s.spec.selector['app.kubernetes.io/name'] === name)).toBe(true);
+    }
+  });
+
+  it('probes every container on its health endpoints', () => {
+    const paths: Record<string, [string, string]> = {
+      monolith: ['/health', '/ready'],
+      movies: ['/api/movies/health', '/api/movies/health'],
+      events: ['/api/events/health', '/api/events/ready'],
+      gateway: ['/health', '/ready'],
+    };
+    for (const workload of workloads) {
+      for (const container of podSpec(workload).containers) {
+        const where = `${workload.metadata.name}/${container.name}`;
+        expect(container.livenessProbe, `${where} livenessProbe`).toBeDefined();
+        expect(container.readinessProbe, `${where} readinessProbe`).toBeDefined();
+      }
+    }
+    for (const name of services) {
+      const [container] = podSpec(serviceWorkload(name) as Manifest).containers;
+      expect(container.livenessProbe.httpGet.path, `${name} liveness`).toBe(paths[name]?.[0]);
+      expect(container.readinessProbe.httpGet.path, `${name} readiness`).toBe(paths[name]?.[1]);
+    }
+  });
+
+  it('sets requests and limits for CPU and memory on every container', () => {
+    for (const workload of workloads) {
+      const spec = podSpec(workload);
+      for (const container of [...(spec.initContainers ?? []), ...spec.containers]) {
+        const where = `${workload.metadata.name}/${container.name}`;
+        for (const bound of ['requests', 'limits']) {
+          expect(container.resources?.[bound]?.cpu, `${where} ${bound}.cpu`).toBeDefined();
+          expect(container.resources?.[bound]?.memory, `${where} ${bound}.memory`).toBeDefined();
+        }
+      }
+    }
+  });
+
+  it('runs every pod non-root with RuntimeDefault seccomp, no capabilities and a read-only root', () => {
+    const pods = [
+      ...workloads.map((w) => ({ name: componentName(w), spec: podSpec(w) })),
+      ...byKind('Pod').map((p) => ({ name: p.metadata.name, spec: p.spec })),
+    ];
+    expect(pods.length).toBeGreaterThan(0);
+    for (const { name, spec } of pods) {
+      expect(spec.securityContext?.runAsNonRoot, `${name} runAsNonRoot`).toBe(true);
+      expect(spec.securityContext?.seccompProfile?.type, `${name} seccomp`).toBe('RuntimeDefault');
+      for (const container of [...(spec.initContainers ?? []), ...spec.containers]) {
+        const where = `${name}/${container.name}`;
+        const context = container.securityContext ?? {};
+        expect(context.allowPrivilegeEscalation, `${where} allowPrivilegeEscalation`).toBe(false);
+        expect(context.capabilities?.drop, `${where} capabilities`).toEqual(['ALL']);
+        expect(context.readOnlyRootFilesystem, `${where} readOnlyRootFilesystem`).toBe(
+          !writableRootAllowed.has(name),
+        );
+      }
+    }
+  });
+
+  it('labels every object of a component with the app.kubernetes.io keys', () => {
+    for (const workload of workloads) {
+      for (const labels of [workload.metadata.labels, workload.spec.template.metadata.labels]) {
+        for (const key of ['name', 'instance', 'component', 'part-of']) {
+          expect(labels?.[`app.kubernetes.io/${key}`], `${workload.metadata.name} ${key}`).toBeTruthy();
+        }
+      }
+    }
+  });
+
+  it('rolls Deployments out without losing capacity and drains longer than the services do', async () => {
+    for (const name of services) {
+      const deployment = serviceWorkload(name) as Manifest;
+      expect(deployment.spec.strategy.rollingUpdate.maxUnavailable, name).toBe(0);
+      expect(deployment.spec.minReadySeconds, name).toBeGreaterThan(0);
+      // The pod must outlive the readiness drain plus time for in-flight requests to finish.
+      const { configSchema } = await import(`../../services/${name}/src/config.ts`);
+      const drainMs = configSchema.shape.SHUTDOWN_DELAY_MS?.parse(undefined) ?? 0;
+      expect(podSpec(deployment).terminationGracePeriodSeconds * 1000, name).toBeGreaterThanOrEqual(
+        drainMs + 10_000,
+      );
+    }
+  });
+
+  it('keeps at least two gateways: replicas or HPA minimum, plus a PodDisruptionBudget', () => {
+    const gateway = serviceWorkload('gateway') as Manifest;
+    const hpa = byKind('HorizontalPodAutoscaler').find(
+      (h) => h.spec.scaleTargetRef.name === gateway.metadata.name,
+    );
+    expect(hpa, 'gateway HPA').toBeDefined();
+    expect(hpa?.spec.minReplicas).toBeGreaterThanOrEqual(2);
+    expect(gateway.spec.replicas ?? hpa?.spec.minReplicas).toBeGreaterThanOrEqual(2);
+    const pdb = byKind('PodDisruptionBudget').find(
+      (p) => p.spec.selector.matchLabels['app.kubernetes.io/name'] === 'gateway',
+    );
+    expect(pdb?.spec.minAvailable).toBeGreaterThanOrEqual(1);
+  });
+
+  it('exposes only /api and /health of the gateway through the Ingress, never /admin', () => {
+    const [ingress, ...others] = byKind('Ingress');
+    expect(others).toHaveLength(0);
+    const gatewayService = byKind('Service').find(
+      (s) => s.spec.selector['app.kubernetes.io/name'] === 'gateway',
+    );
+    const rule = ingress?.spec.rules[0];
+    expect(rule.host).toBe('cinemaabyss.example.com');
+    const paths = rule.http.paths as Manifest[];
+    expect(paths.map((p) => p.path).sort()).toEqual(['/api', '/health']);
+    for (const path of paths) {
+      expect(path.backend.service.name).toBe(gatewayService?.metadata.name);
+    }
+  });
+
+  it('lets only the gateway reach monolith, movies and events (NetworkPolicy)', () => {
+    const policies = byKind('NetworkPolicy');
+    expect(policies.some((p) => Object.keys(p.spec.podSelector).length === 0 || isInstanceOnly(p))).toBe(
+      true,
+    );
+    for (const name of ['monolith', 'movies', 'events']) {
+      const selecting = policies.filter((p) => selects(p.spec.podSelector, name));
+      const sources = selecting.flatMap((p) =>
+        (p.spec.ingress ?? []).flatMap((rule: Manifest) => (rule.from ?? [{}]) as Manifest[]),
+      );
+      expect(sources.length, `${name} has an allow rule`).toBeGreaterThan(0);
+      for (const source of sources) {
+        expect(source.namespaceSelector, `${name}: no namespace-wide source`).toBeUndefined();
+        expect(source.podSelector && selects(source.podSelector, 'gateway'), `${name} source`).toBe(true);
+        expect(selects(source.podSelector, 'movies'), `${name} source excludes others`).toBe(false);
+      }
+    }
+  });
+
+  it('pins every image to a version, never latest', () => {
+    const images = workloads.flatMap((w) =>
+      [...(podSpec(w).initContainers ?? []), ...podSpec(w).containers].map(
+        (c: Manifest) => c.image as string,
+      ),
+    );
+    expect(images.length).toBeGreaterThan(0);
+    for (const image of images) {
+      expect(image, image).toMatch(/:[\w][\w.-]*$/);
+      expect(image.endsWith(':latest'), image).toBe(false);
+    }
+  });
+});
+
+/** Does a label selector (matchLabels and In expressions) select pods named `name`? */
+function selects(selector: Manifest, name: string): boolean {
+  const labels = selector.matchLabels ?? {};
+  if ('app.kubernetes.io/name' in labels && labels['app.kubernetes.io/name'] !== name) return false;
+  for (const expression of selector.matchExpressions ?? []) {
+    if (expression.key === 'app.kubernetes.io/name' && expression.operator === 'In') {
+      if (!expression.values.includes(name)) return false;
+    }
+  }
+  return true;
+}
+
+function isInstanceOnly(policy: Manifest): boolean {
+  const selector = policy.spec.podSelector;
+  return (
+    !selector.matchExpressions &&
+    Object.keys(selector.matchLabels ?? {}).join() === 'app.kubernetes.io/instance'
+  );
+}
+
+describe('deploy/k8s', () => {
+  it('commits no Secret: only the template, kept out of kustomization.yaml', () => {
+    const kustomization = parse(readFileSync(join(repoRoot, 'deploy/k8s/kustomization.yaml'), 'utf8'));
+    expect(kustomization.namespace).toBe('cinemaabyss');
+    expect(kustomization.resources).not.toContain('secret.example.yaml');
+    expect(parseManifests(rendered.plain()).filter((m) => m.kind === 'Secret')).toEqual([]);
+    const template = readFileSync(join(repoRoot, 'deploy/k8s/secret.example.yaml'), 'utf8');
+    expect(template).toContain('kubectl -n cinemaabyss create secret generic cinemaabyss-db');
+    expect(template).toContain('create secret docker-registry ghcr-pull-secret');
+  });
+
+  it('runs Kafka as a single-node KRaft StatefulSet of the pinned broker version', () => {
+    const kafka = parseManifests(rendered.plain()).find(
+      (m) => m.kind === 'StatefulSet' && m.metadata.name === 'kafka',
+    );
+    const [container] = podSpec(kafka as Manifest).containers;
+    const env = Object.fromEntries(container.env.map((e: Manifest) => [e.name, e.value]));
+    expect(env.KAFKA_PROCESS_ROLES).toBe('broker,controller');
+    expect(container.image).toBe(`apache/kafka:${pinnedKafkaVersion()}`);
+  });
+});
+
+/** The broker version the native stack runs (tools/kafka/pom.xml); images must match it. */
+export function pinnedKafkaVersion(): string {
+  const pom = readFileSync(join(repoRoot, 'tools/kafka/pom.xml'), 'utf8');
+  const version = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(pom)?.[1];
+  if (!version) throw new Error('tools/kafka/pom.xml has no <kafka.version>');
+  return version;
+}
+
+describe('helm chart', () => {
+  it('passes helm lint --strict with the default and the production values', () => {
+    for (const values of [[], ['-f', `${chart}/values-production.yaml`]]) {
+      const result = run(tool('helm'), ['lint', chart, '--strict', ...values]);
+      expect(result.stdout + result.stderr).toContain('0 chart(s) failed');
+      expect(result.status).toBe(0);
+    }
+  });
+
+  it('refuses wrong values with a message naming the value (values.schema.json)', () => {
+    const cases: Array<[string, string]> = [
+      ['moviesMigrationPercent=150', '/moviesMigrationPercent'],
+      ['image.tag=latest', '/image/tag'],
+      ['gateway.replicaCount=two', '/gateway/replicaCount'],
+      ['gateway.unknownKey=1', 'unknownKey'],
+    ];
+    for (const [value, message] of cases) {
+      const result = run(tool('helm'), ['template', 'x', chart, '--set', value]);
+      expect(result.status, value).not.toBe(0);
+      expect(result.stderr, value).toContain(message);
+    }
+  });
+
+  it('production values: immutable tags, external data services, no bundled ones', () => {
+    const values = parse(readFileSync(join(repoRoot, chart, 'values-production.yaml'), 'utf8'));
+    expect(values.image.tag).toMatch(/^\d+\.\d+\.\d+$/);
+    const manifests = parseManifests(rendered.helmProduction());
+    expect(manifests.filter((m) => m.kind === 'StatefulSet')).toEqual([]);
+    const gatewayConfig = manifests.find(
+      (m) => m.kind === 'ConfigMap' && m.metadata.name.endsWith('-gateway'),
+    );
+    expect(gatewayConfig?.data.REDIS_URL).toBe(values.externalRedis.url);
+    const eventsConfig = manifests.find((m) => m.kind === 'ConfigMap' && m.metadata.name.endsWith('-events'));
+    expect(eventsConfig?.data.KAFKA_BROKERS).toBe(values.externalKafka.brokers);
+  });
+
+  it('renders only the enabled components', () => {
+    const manifests = parseManifests(
+      helmTemplate(
+        '--set',
+        'events.enabled=false',
+        '--set',
+        'kafka.enabled=false',
+        '--set',
+        'externalKafka.brokers=k:9092',
+      ),
+    );
+    const names = manifests.map((m) => `${m.kind}/${m.metadata.name}`);
+    expect(names).not.toContain('Deployment/cinemaabyss-events');
+    expect(names).not.toContain('StatefulSet/cinemaabyss-kafka');
+    expect(names).toContain('Deployment/cinemaabyss-gateway');
+  });
+
+  it('names the missing setting when a bundled service is off without an external endpoint', () => {
+    const result = run(tool('helm'), ['template', 'x', chart, '--set', 'redis.enabled=false']);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('externalRedis.url is required');
+  });
+
+  it('seeds the flag from values and checks the gateway through its Service in the helm test hook', () => {
+    const manifests = parseManifests(
+      helmTemplate('--set', 'moviesMigrationPercent=35', '--set', 'gradualMigration=false'),
+    );
+    const gatewayConfig = manifests.find(
+      (m) => m.kind === 'ConfigMap' && m.metadata.name === 'cinemaabyss-gateway',
+    );
+    expect(gatewayConfig?.data).toMatchObject({ MOVIES_MIGRATION_PERCENT: '35', GRADUAL_MIGRATION: 'false' });
+    const testPod = manifests.find((m) => m.kind === 'Pod');
+    expect(testPod?.metadata.annotations['helm.sh/hook']).toBe('test');
+    expect(testPod?.spec.containers[0].command.join(' ')).toContain('http://cinemaabyss-gateway:8000/health');
+  });
+});
+
+describe('offline validator', () => {
+  it('rejects an unknown field, so the checks above can fail', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cinemaabyss-k8s-'));
+    const file = join(dir, 'broken.yaml');
+    writeFileSync(file, 'apiVersion: v1\nkind: Service\nmetadata:\n  name: x\nspec:\n  portz: []\n');
+    const result = run(tool('cinemaabyss-validate'), ['k8s', file]);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('unknown field "spec.portz"');
+  });
+
+  it('rejects a value of the wrong type through kubernetes-models', async () => {
+    const manifest = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'x' },
+      spec: { ports: [{ port: 'http' }] },
+    };
+    await expect(validateSchema(manifest)).rejects.toThrow(/port must be integer/);
+  });
+});

@@ -1,0 +1,72 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
+
+export const repoRoot = resolve(fileURLToPath(import.meta.url), '../../..');
+
+/** Where tools/install-go-tools.sh puts the binaries it builds. */
+export const toolsBinDir =
+  process.env.CINEMAABYSS_TOOLS_BIN ??
+  join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'cinemaabyss/bin');
+
+/** A built tool, from the install cache or PATH; a missing tool fails the test with the fix, never skips. */
+export function tool(name: 'helm' | 'actionlint' | 'cinemaabyss-validate'): string {
+  const candidates = [toolsBinDir, ...(process.env.PATH ?? '').split(delimiter)].map((dir) =>
+    join(dir, name),
+  );
+  const found = candidates.find((path) => existsSync(path));
+  if (!found) {
+    throw new Error(`${name} not found in ${toolsBinDir} or PATH: run tools/install-go-tools.sh first`);
+  }
+  return found;
+}
+
+export interface RunResult {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function run(command: string, args: string[]): RunResult {
+  const result = spawnSync(command, args, { cwd: repoRoot, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (result.error) throw result.error;
+  return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Runs a command that must succeed and returns its standard output; the error carries its stderr. */
+export function runOk(command: string, args: string[]): string {
+  const result = run(command, args);
+  if (result.status !== 0) {
+    throw new Error(
+      `${command} ${args.join(' ')} exited ${result.status}:\n${result.stderr || result.stdout}`,
+    );
+  }
+  return result.stdout;
+}
+
+/** Manifests are untyped YAML: the tests navigate them freely. */
+export type Manifest = Record<string, any>;
+
+export function parseManifests(text: string): Manifest[] {
+  return parseAllDocuments(text)
+    .map((document) => {
+      if (document.errors.length > 0) throw document.errors[0];
+      return document.toJS() as Manifest | null;
+    })
+    .filter((manifest): manifest is Manifest => manifest !== null && typeof manifest === 'object');
+}
+
+export const chart = 'deploy/helm/cinemaabyss';
+
+export function helmTemplate(...args: string[]): string {
+  return runOk(tool('helm'), ['template', 'cinemaabyss', chart, '--namespace', 'cinemaabyss', ...args]);
+}
+
+export const rendered = {
+  plain: () => runOk(tool('cinemaabyss-validate'), ['kustomize', 'deploy/k8s']),
+  helmDefault: () => helmTemplate(),
+  helmProduction: () => helmTemplate('-f', `${chart}/values-production.yaml`),
+};
