@@ -150,7 +150,7 @@ if (round < ${times}) {
 }
 
 // MurmurHash3 x86 32-bit as Unleash computes it (bytes are char codes & 0xff); bucket = hash % 100 + 1.
-const unleashBucket = `function murmur3(key, seed) {
+export const unleashBucket = `function murmur3(key, seed) {
   const c1 = 0xcc9e2d51, c2 = 0x1b873593;
   const tail = key.length % 4, blocks = key.length - tail;
   let h = seed >>> 0, k, i = 0;
