@@ -10,6 +10,9 @@ function app() {
   instance.get('/boom', async () => {
     throw new Error('secret detail');
   });
+  instance.get('/unavailable', async () => {
+    throw new HttpError(503, 'database unavailable');
+  });
   instance.get('/teapot', async () => {
     throw new HttpError(418, 'short and stout');
   });
@@ -44,6 +47,12 @@ describe('errorHandling', () => {
     const res = await app().inject('/teapot');
     expect(res.statusCode).toBe(418);
     expect(res.json()).toEqual({ error: 'short and stout' });
+  });
+
+  it('keeps the message of a deliberate 5xx HttpError', async () => {
+    const res = await app().inject('/unavailable');
+    expect(res.statusCode).toBe(503);
+    expect(res.json()).toEqual({ error: 'database unavailable' });
   });
 
   it('answers unknown routes with a JSON 404', async () => {

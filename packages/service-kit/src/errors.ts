@@ -38,6 +38,12 @@ export const errorHandling = fp(
   async (app: FastifyInstance) => {
     app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
       const status = error.statusCode ?? 500;
+      // A 5xx HttpError is deliberate ("database unavailable"): its message is safe and tells the client
+      // to retry; anything else unexpected leaks nothing.
+      if (status >= 500 && error instanceof HttpError) {
+        request.log.warn({ err: error }, 'request failed: dependency unavailable');
+        return reply.code(status).send({ error: error.message });
+      }
       if (status >= 500) {
         request.log.error({ err: error }, 'request failed');
         return reply.code(status).send({ error: 'Internal Server Error' });
