@@ -6,6 +6,7 @@
 //
 // Variables the environments provide: gateway_url, monolith_url, movies_url, events_url, gateway_internal_url (/ready and /admin, which the ingress does not expose),
 // direct_access ("false" skips the service-direct folders), admin_token (injected by run.mjs).
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -1227,5 +1228,7 @@ export function buildCollection() {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeFileSync(collectionPath, `${JSON.stringify(buildCollection(), null, 2)}\n`);
+  // Formatted as the repository's formatter wants it, so `pnpm lint` stays clean after a regeneration.
+  execFileSync('pnpm', ['exec', 'biome', 'format', '--write', collectionPath], { stdio: 'ignore' });
   console.log(`wrote ${collectionPath}`);
 }
