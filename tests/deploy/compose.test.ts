@@ -3,8 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { pinnedKafkaVersion } from './kubernetes.test.js';
-import { repoRoot, run, tool } from './tools.js';
+import { pinnedKafkaVersion, repoRoot, run, tool } from './tools.js';
 
 const composeFile = join(repoRoot, 'compose.yaml');
 // merge: the app services share their hardening through a YAML merge key (<<: *service-defaults).

@@ -8,6 +8,7 @@ import {
   helmTemplate,
   type Manifest,
   parseManifests,
+  pinnedKafkaVersion,
   rendered,
   repoRoot,
   run,
@@ -266,14 +267,6 @@ describe('deploy/k8s', () => {
     expect(container.image).toBe(`apache/kafka:${pinnedKafkaVersion()}`);
   });
 });
-
-/** The broker version the native stack runs (tools/kafka/pom.xml); images must match it. */
-export function pinnedKafkaVersion(): string {
-  const pom = readFileSync(join(repoRoot, 'tools/kafka/pom.xml'), 'utf8');
-  const version = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(pom)?.[1];
-  if (!version) throw new Error('tools/kafka/pom.xml has no <kafka.version>');
-  return version;
-}
 
 describe('helm chart', () => {
   it('passes helm lint --strict with the default and the production values', () => {

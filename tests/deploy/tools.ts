@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -70,3 +70,11 @@ export const rendered = {
   helmDefault: () => helmTemplate(),
   helmProduction: () => helmTemplate('-f', `${chart}/values-production.yaml`),
 };
+
+/** The broker version the native stack runs (tools/kafka/pom.xml); images must match it. */
+export function pinnedKafkaVersion(): string {
+  const pom = readFileSync(join(repoRoot, 'tools/kafka/pom.xml'), 'utf8');
+  const version = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(pom)?.[1];
+  if (!version) throw new Error('tools/kafka/pom.xml has no <kafka.version>');
+  return version;
+}
