@@ -1,7 +1,13 @@
 import { StartupError } from '@cinemaabyss/service-kit';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { describeTarget, retryDelay, retryUntilReachable, unavailableError } from './database.js';
+import {
+  describeTarget,
+  invalidInputError,
+  retryDelay,
+  retryUntilReachable,
+  unavailableError,
+} from './database.js';
 
 function recordingLog() {
   const lines: string[] = [];
@@ -85,5 +91,23 @@ describe('unavailableError', () => {
     expect(unavailableError(serverError('23505'))).toBeUndefined();
     expect(unavailableError(serverError('42P01'))).toBeUndefined();
     expect(unavailableError(new TypeError('x is undefined'))).toBeUndefined();
+  });
+});
+
+describe('invalidInputError', () => {
+  const serverError = (code: string, message = 'boom') =>
+    Object.assign(new pg.DatabaseError(message, 0, 'error'), { code });
+
+  it('turns values PostgreSQL refuses into a 400 that says why', () => {
+    const error = invalidInputError(serverError('22008', 'date/time field value out of range: "0000-01-01"'));
+    expect(error?.statusCode).toBe(400);
+    expect(error?.message).toBe('invalid input: date/time field value out of range: "0000-01-01"');
+    expect(invalidInputError(serverError('23514'))?.statusCode).toBe(400);
+  });
+
+  it('leaves key violations to the caller and everything else alone', () => {
+    expect(invalidInputError(serverError('23505'))).toBeUndefined();
+    expect(invalidInputError(serverError('23503'))).toBeUndefined();
+    expect(invalidInputError(refused)).toBeUndefined();
   });
 });

@@ -99,6 +99,18 @@ export function unavailableError(error: unknown): HttpError | undefined {
   return undefined;
 }
 
+/**
+ * A safety net for input that validation let through but PostgreSQL refuses (a data exception, class 22,
+ * or a CHECK constraint): the client sent it, so it is a 400 naming the problem, not a 500.
+ */
+export function invalidInputError(error: unknown): HttpError | undefined {
+  if (!(error instanceof pg.DatabaseError)) return undefined;
+  if (error.code?.startsWith('22') || error.code === '23514') {
+    return new HttpError(400, `invalid input: ${error.message}`);
+  }
+  return undefined;
+}
+
 /** The constraint a unique violation (23505) broke, if that is what `error` is. */
 export function uniqueViolation(error: unknown): string | undefined {
   return error instanceof pg.DatabaseError && error.code === '23505' ? (error.constraint ?? '') : undefined;
@@ -112,7 +124,10 @@ export function foreignKeyViolation(error: unknown): string | undefined {
 export interface Database {
   readonly pool: pg.Pool;
   readonly target: string;
-  /** One statement; database outages become 503/504 HttpErrors, data errors (constraints) stay pg errors. */
+  /**
+   * One statement. Database outages become 503/504 HttpErrors and values PostgreSQL refuses 400s; key
+   * violations stay pg errors for the caller to map.
+   */
   query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
   /** Runs `work` in one transaction on one connection, with the same error mapping. */
   transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
@@ -139,7 +154,7 @@ export function createDatabase(url: string, log: Log, options: DatabaseOptions =
     try {
       return await run();
     } catch (error) {
-      throw unavailableError(error) ?? error;
+      throw unavailableError(error) ?? invalidInputError(error) ?? error;
     }
   };
 

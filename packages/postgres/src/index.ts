@@ -5,6 +5,7 @@ export {
   type DatabaseOptions,
   describeTarget,
   foreignKeyViolation,
+  invalidInputError,
   type Log,
   type RetryOptions,
   retryDelay,

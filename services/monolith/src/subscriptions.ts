@@ -12,10 +12,18 @@ export interface Subscription {
   end_date: string;
 }
 
-const dateTime = z.iso.datetime({
-  offset: true,
-  error: 'must be an ISO 8601 date-time with a time zone, e.g. 2023-01-01T00:00:00Z',
-});
+const dateTime = z.iso
+  .datetime({
+    offset: true,
+    error: 'must be an ISO 8601 date-time with a time zone, e.g. 2023-01-01T00:00:00Z',
+  })
+  .refine(
+    (value) => {
+      const year = new Date(value).getUTCFullYear();
+      return year >= 1970 && year <= 9999;
+    },
+    { error: 'must be between 1970 and 9999' },
+  );
 
 export const subscriptionInput = z
   .object({ user_id: int4Id, plan_type: pgText(50), start_date: dateTime, end_date: dateTime })

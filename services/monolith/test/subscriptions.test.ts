@@ -71,6 +71,10 @@ describe('/api/subscriptions', () => {
     ],
     [{ user_id: 1, plan_type: 'basic', ...year2023, end_date: '2023-02-30T00:00:00Z' }, /body\.end_date/],
     [
+      { user_id: 1, plan_type: 'basic', ...year2023, start_date: '0000-01-01T00:00:00Z' },
+      /body\.start_date: must be between/,
+    ],
+    [
       {
         user_id: 1,
         plan_type: 'basic',
