@@ -229,11 +229,15 @@ export class EventBus {
   }
 
   private async startConsumer(): Promise<void> {
-    // A short fetch wait keeps shutdown quick; fetches still return as soon as messages arrive.
     const consumer = this.kafka.consumer({
       groupId: this.options.groupId,
       allowAutoTopicCreation: false,
+      // A short fetch wait keeps shutdown quick; fetches still return as soon as messages arrive.
       maxWaitTimeInMs: 1_000,
+      // After a broker outage the crashed member is only dropped when its session expires, and the
+      // group waits for it: 10 s instead of kafkajs' 30 s brings consuming back sooner.
+      sessionTimeout: 10_000,
+      heartbeatInterval: 3_000,
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.consumerRunning = payload.restart;
