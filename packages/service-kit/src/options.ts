@@ -18,8 +18,6 @@ export function fastifyOptions({ logLevel, logger }: ServiceOptions): FastifySer
       redact: ['req.headers.authorization', 'req.headers.cookie'],
     },
     requestIdHeader: 'x-request-id',
-    requestIdLogLabel: 'requestId',
     genReqId: () => randomUUID(),
-    disableRequestLogging: false,
   };
 }
