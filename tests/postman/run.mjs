@@ -21,13 +21,24 @@ function fail(message) {
   process.exit(2);
 }
 
-const { values: options, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    folder: { type: 'string', multiple: true },
-    set: { type: 'string', multiple: true },
-  },
-});
+function cliArguments() {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        folder: { type: 'string', multiple: true },
+        set: { type: 'string', multiple: true },
+      },
+    });
+  } catch (error) {
+    fail(
+      `${error.message}\nusage: node tests/postman/run.mjs [local|docker|kubernetes] [--folder NAME]... [--set key=value]...`,
+    );
+  }
+}
+
+const { values: options, positionals } = cliArguments();
+if (positionals.length > 1) fail(`one environment at a time, got ${positionals.join(', ')}`);
 const environmentName = positionals[0] ?? 'local';
 const environmentPath = join(here, 'environments', `${environmentName}.postman_environment.json`);
 if (!existsSync(environmentPath)) fail(`no environment "${environmentName}" (expected ${environmentPath})`);
