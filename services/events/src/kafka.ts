@@ -8,6 +8,7 @@ import {
   Kafka,
   logLevel as KafkaLogLevel,
   type LogEntry,
+  type Message,
   Partitioners,
   type Producer,
 } from 'kafkajs';
@@ -65,6 +66,16 @@ const kafkaToPino = {
 } as const;
 
 const maxBackoffMs = 5_000;
+const maxMessagesPerSend = 500;
+
+interface TopicQueue {
+  waiting: Array<{
+    message: Message;
+    resolve: (published: Published) => void;
+    reject: (error: unknown) => void;
+  }>;
+  sending: boolean;
+}
 
 /**
  * One client, one idempotent producer (acks from all in-sync replicas) and one consumer group for the
@@ -80,6 +91,8 @@ export class EventBus {
   private closed = false;
   private reconnecting: Promise<void> | undefined;
   private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly queues = new Map<string, TopicQueue>();
+  private readonly assignedPartition = new WeakMap<Message, number>();
   private readonly lagByPartition = new Map<string, PartitionLag>();
   private readonly stopWaiting = new AbortController();
   private handler: ((message: ConsumedMessage) => Promise<void>) | undefined;
@@ -107,7 +120,16 @@ export class EventBus {
       idempotent: true,
       // Bounded, so a send gives up within the publish timeout instead of retrying forever.
       retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 5 },
-      createPartitioner: Partitioners.DefaultPartitioner,
+      // The default (Java-compatible) partitioner, noting where each message goes so that a batched
+      // send can tell every caller its own partition and offset.
+      createPartitioner: () => {
+        const choose = Partitioners.DefaultPartitioner();
+        return (args) => {
+          const partition = choose(args);
+          this.assignedPartition.set(args.message, partition);
+          return partition;
+        };
+      },
     });
   }
 
@@ -139,7 +161,7 @@ export class EventBus {
   ): Promise<Published> {
     if (this.closed) throw new KafkaUnavailableError('the service is shutting down');
     if (!this.producerConnected) throw new KafkaUnavailableError('not connected to Kafka');
-    const send = this.producer.send({ topic, acks: -1, messages: [{ key, value, headers }] });
+    const send = this.enqueue(topic, { key, value, headers });
     this.inFlight.add(send);
     void send.catch(() => {}).finally(() => this.inFlight.delete(send));
     let timer: NodeJS.Timeout | undefined;
@@ -151,10 +173,7 @@ export class EventBus {
       );
     });
     try {
-      const [record] = await Promise.race([send, timeout]);
-      if (!record || record.baseOffset === undefined)
-        throw new KafkaUnavailableError('no offset in the acknowledgement');
-      return { partition: record.partition, offset: record.baseOffset };
+      return await Promise.race([send, timeout]);
     } catch (error) {
       this.producerLost(error);
       throw error instanceof KafkaUnavailableError
@@ -163,6 +182,46 @@ export class EventBus {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  private enqueue(topic: string, message: Message): Promise<Published> {
+    return new Promise((resolve, reject) => {
+      let queue = this.queues.get(topic);
+      if (!queue) {
+        queue = { waiting: [], sending: false };
+        this.queues.set(topic, queue);
+      }
+      queue.waiting.push({ message, resolve, reject });
+      if (!queue.sending) void this.drain(topic, queue);
+    });
+  }
+
+  // kafkajs sends one Produce request per send() call (the Java client lingers and batches). Events that
+  // arrive while a request is in flight go together in the next one: batches grow with the load without a
+  // linger timer, and one request in flight per topic keeps each entity's events in order.
+  private async drain(topic: string, queue: TopicQueue): Promise<void> {
+    queue.sending = true;
+    while (queue.waiting.length > 0) {
+      const batch = queue.waiting.splice(0, maxMessagesPerSend);
+      try {
+        const records = await this.producer.send({ topic, acks: -1, messages: batch.map((p) => p.message) });
+        // Within a partition the messages were appended in order from the partition's base offset.
+        const nextOffset = new Map(records.map((r) => [r.partition, BigInt(r.baseOffset ?? -1)]));
+        for (const pending of batch) {
+          const partition = this.assignedPartition.get(pending.message);
+          const offset = partition === undefined ? undefined : nextOffset.get(partition);
+          if (partition === undefined || offset === undefined || offset < 0n) {
+            pending.reject(new KafkaUnavailableError('no offset in the acknowledgement'));
+            continue;
+          }
+          nextOffset.set(partition, offset + 1n);
+          pending.resolve({ partition, offset: offset.toString() });
+        }
+      } catch (error) {
+        for (const pending of batch) pending.reject(error);
+      }
+    }
+    queue.sending = false;
   }
 
   /** Stops consuming (the current batch finishes and is committed), waits for sends in flight, disconnects. */

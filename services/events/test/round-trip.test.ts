@@ -235,6 +235,14 @@ describe('events service round trip through Kafka', () => {
       45_000,
     );
     expect(missing).toEqual([]);
+
+    // Publishes are batched: every 201 must still name the exact partition and offset its event got.
+    const recent = (await service.app.inject('/api/events/recent?limit=3000')).json().events as RecentEvent[];
+    const consumedAt = new Map(recent.map((event) => [event.id, `${event.partition}:${event.offset}`]));
+    const mismatched = responses
+      .map((res) => res.json())
+      .filter((body) => consumedAt.get(body.event.id) !== `${body.partition}:${body.offset}`);
+    expect(mismatched).toEqual([]);
     const metrics = (await service.app.inject('/metrics')).body;
     const consumed = [...metrics.matchAll(/^events_consumed_total\{type="\w+"\} (\d+)$/gm)].reduce(
       (sum, m) => sum + Number(m[1]),
