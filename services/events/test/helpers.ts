@@ -80,6 +80,30 @@ export function kafkaClient(brokerList = brokers): Kafka {
   });
 }
 
+/** Closes the app and deletes its topics, so test runs leave nothing behind on the shared broker. */
+export async function stopApp(service: TestApp | undefined): Promise<void> {
+  if (!service) return;
+  await service.app.close();
+  await deleteTopics(service.config);
+}
+
+export async function deleteTopics(config: Config, brokerList = brokers): Promise<void> {
+  const admin = kafkaClient(brokerList).admin();
+  await admin.connect();
+  try {
+    const mine = [
+      config.MOVIE_EVENTS_TOPIC,
+      config.USER_EVENTS_TOPIC,
+      config.PAYMENT_EVENTS_TOPIC,
+      config.DLQ_TOPIC,
+    ];
+    const existing = new Set(await admin.listTopics());
+    await admin.deleteTopics({ topics: mine.filter((topic) => existing.has(topic)) });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Messages in each topic (sum of the partitions' high watermarks). */
 export async function messageCounts(kafka: Kafka, topics: string[]): Promise<Record<string, number>> {
   const admin = kafka.admin();

@@ -8,6 +8,7 @@ import {
   recentIds,
   samples,
   startApp,
+  stopApp,
   type TestApp,
   testConfig,
   waitFor,
@@ -26,7 +27,7 @@ describe('events service round trip through Kafka', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await service?.app.close();
+    await stopApp(service);
   });
 
   it('answers health and readiness', async () => {
@@ -144,7 +145,7 @@ describe('events service round trip through Kafka', () => {
       );
       expect((await isolated.app.inject('/metrics')).body).not.toMatch(/^events_produced_total\{/m);
     } finally {
-      await isolated.app.close();
+      await stopApp(isolated);
     }
   }, 30_000);
 

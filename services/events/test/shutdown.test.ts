@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { samples, startApp, type TestApp, testConfig, waitFor, waitUntilReady } from './helpers.js';
+import {
+  deleteTopics,
+  samples,
+  startApp,
+  type TestApp,
+  testConfig,
+  waitFor,
+  waitUntilReady,
+} from './helpers.js';
 
 const processedIds = (service: TestApp) =>
   service.logs.filter((line) => line.msg === 'event processed').map((line) => String(line.id));
@@ -40,6 +48,7 @@ describe('events service shutdown', () => {
     } finally {
       await second?.app.close();
       await first.app.close();
+      await deleteTopics(config);
     }
   }, 60_000);
 });
