@@ -4,8 +4,9 @@
 // schemas come straight from the contract (contracts/api-specification.yaml), so a change to the contract
 // changes the tests. `node tests/postman/collection.mjs` rewrites the JSON; run.mjs refuses a stale one.
 //
-// Variables the environments provide: gateway_url, monolith_url, movies_url, events_url, gateway_internal_url (/ready and /admin, which the ingress does not expose),
-// direct_access ("false" skips the service-direct folders), admin_token (injected by run.mjs).
+// Variables the environments provide: gateway_url, monolith_url, movies_url, events_url,
+// gateway_internal_url (/ready and /admin, which the ingress does not expose), direct_access ("false" skips
+// the service-direct folders), admin_token (injected by run.mjs).
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -139,7 +140,7 @@ pm.test(\`\${where} answers {status:true}\`, () => pm.expect(body && body.status
 }
 
 // The request loops that call the same request several times (pm.execution.setNextRequest to itself),
-// bounded by a count. `repeat` is the number of calls, the counter lives in a collection variable.
+// bounded by `times` calls; the counter lives in a collection variable.
 function repeatLoop(counter, times) {
   return `const round = Number(pm.collectionVariables.get('${counter}') || 0) + 1;
 if (round < ${times}) {
