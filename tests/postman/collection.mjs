@@ -862,6 +862,19 @@ if (body && typeof body.percent === 'number' && !pm.collectionVariables.get('fla
 ${upstreamIs('movies')}`,
       }),
       putFlag(s, 'PUT /admin/flags/movies {enabled:true, percent:50}', { enabled: true, percent: 50 }),
+      request(who, 'GET /metrics at 50 %', {
+        url: '{{gateway_internal_url}}/metrics',
+        test: `${statusIs(200)}
+const text = pm.response.text();
+pm.test(\`\${where} answers Prometheus text\`, () =>
+  pm.expect(pm.response.headers.get('Content-Type') || '').to.match(/^text\\/plain/));
+pm.test(\`\${where} exports the flag as set: percent 50, enabled\`, () => {
+  pm.expect(text).to.match(/^gateway_flag_percent\\{flag="movies"\\} 50$/m);
+  pm.expect(text).to.match(/^gateway_flag_enabled\\{flag="movies"\\} 1$/m);
+});
+pm.test(\`\${where} counts the requests the movies service answered\`, () =>
+  pm.expect(text).to.match(/^gateway_requests_total\\{[^}]*upstream="movies"[^}]*\\} [1-9]/m));`,
+      }),
       pinnedUser(s, 'movies', 10, 'round_pinned_movies'),
       pinnedUser(s, 'monolith', 10, 'round_pinned_monolith'),
       putFlag(s, 'PUT /admin/flags/movies {enabled:false, percent:0} (disabled = fully migrated)', {
