@@ -13,6 +13,7 @@
 #   KAFKA_HEAP             JVM heap, default 512m
 #   KAFKA_START_TIMEOUT    seconds to wait for the broker to answer, default 90
 #   KAFKA_STOP_TIMEOUT     seconds to wait after SIGTERM before SIGKILL, default 30
+#   KAFKA_TOOL_OPTS        JVM options for run-class, default: small heap, quick start-up (C1 only)
 #   XDG_CACHE_HOME         jars are cached in ${XDG_CACHE_HOME:-$HOME/.cache}/cinemaabyss/kafka-<version>
 set -euo pipefail
 
@@ -47,21 +48,27 @@ ensure_jars() {
   local tmp="$cache_dir/libs.tmp.$$"
   rm -rf "$tmp"
   mkdir -p "$tmp"
-  mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DoutputDirectory="$tmp" </dev/null ||
-    { rm -rf "$tmp"; die "Maven could not resolve org.apache.kafka:kafka_2.13:$version (see the output above)"; }
+  local maven_log="$cache_dir/maven.log"
+  if ! mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DoutputDirectory="$tmp" \
+    </dev/null >"$maven_log" 2>&1; then
+    tail -n 40 "$maven_log" >&2
+    rm -rf "$tmp"
+    die "Maven could not resolve org.apache.kafka:kafka_2.13:$version (full log: $maven_log)"
+  fi
   touch "$tmp/.complete"
   rm -rf "$libs"
   mv "$tmp" "$libs"
 }
 
-# Command-line tools: small heap, warnings only, on stderr (stdout stays the tool's own output).
+# Command-line tools: quick to start, warnings only, on stderr (stdout stays the tool's own output).
 tool() {
   local log4j="$cache_dir/tools-log4j.properties"
   [[ -f "$log4j" ]] || printf '%s\n' 'log4j.rootLogger=WARN, stderr' \
     'log4j.appender.stderr=org.apache.log4j.ConsoleAppender' 'log4j.appender.stderr.Target=System.err' \
     'log4j.appender.stderr.layout=org.apache.log4j.PatternLayout' \
     'log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n' >"$log4j"
-  java -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 -Djava.awt.headless=true \
+  # shellcheck disable=SC2086 # KAFKA_TOOL_OPTS is a list of JVM options
+  java ${KAFKA_TOOL_OPTS:--Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1} -Djava.awt.headless=true \
     -Dlog4j.configuration="file:$log4j" -cp "$libs/*" "$@"
 }
 
