@@ -90,6 +90,7 @@ export class EventBus {
   private consumerRunning = false;
   private closed = false;
   private reconnecting: Promise<void> | undefined;
+  private connecting = false;
   private readonly inFlight = new Set<Promise<unknown>>();
   private readonly queues = new Map<string, TopicQueue>();
   private readonly assignedPartition = new WeakMap<Message, number>();
@@ -136,7 +137,7 @@ export class EventBus {
   /** Connects in the background (never throws); `handler` processes each consumed message. */
   start(handler: (message: ConsumedMessage) => Promise<void>): void {
     this.handler = handler;
-    this.reconnecting = this.connectUntilReady();
+    this.keepConnecting();
   }
 
   isProducerConnected(): boolean {
@@ -245,24 +246,36 @@ export class EventBus {
     if (!this.producerConnected || this.closed) return;
     this.options.log.warn({ err: error }, 'publishing failed; not ready until the producer reconnects');
     this.producerConnected = false;
-    this.reconnecting = this.connectUntilReady();
+    this.keepConnecting();
   }
 
+  private keepConnecting(): void {
+    if (!this.connecting) this.reconnecting = this.connectUntilReady();
+  }
+
+  // One loop at a time; it runs until both the producer and the consumer are up, so a loss noticed while
+  // it is still busy (a publish failing during consumer start-up) is picked up by the same loop.
   private async connectUntilReady(): Promise<void> {
-    let delay = 250;
-    while (!this.closed) {
-      try {
-        if (!this.consumer) await this.createTopics();
-        await this.producer.connect();
-        this.producerConnected = true;
-        if (!this.consumer) await this.startConsumer();
-        this.options.log.info({ brokers: this.options.brokers }, 'connected to Kafka');
-        return;
-      } catch (error) {
-        this.options.log.warn({ err: error, retryInMs: delay }, 'Kafka not reachable; retrying');
-        await this.pause(delay);
-        delay = Math.min(delay * 2, maxBackoffMs);
+    this.connecting = true;
+    try {
+      let delay = 250;
+      while (!this.closed && !(this.producerConnected && this.consumer)) {
+        try {
+          if (!this.consumer) await this.createTopics();
+          if (!this.producerConnected) {
+            await this.producer.connect();
+            this.producerConnected = true;
+          }
+          if (!this.consumer) await this.startConsumer();
+          this.options.log.info({ brokers: this.options.brokers }, 'connected to Kafka');
+        } catch (error) {
+          this.options.log.warn({ err: error, retryInMs: delay }, 'Kafka not reachable; retrying');
+          await this.pause(delay);
+          delay = Math.min(delay * 2, maxBackoffMs);
+        }
       }
+    } finally {
+      this.connecting = false;
     }
   }
 
@@ -304,7 +317,7 @@ export class EventBus {
       if (!payload.restart && !this.closed) {
         this.options.log.error({ err: payload.error }, 'consumer crashed for good; starting a new one');
         this.consumer = undefined;
-        this.reconnecting = this.connectUntilReady();
+        this.keepConnecting();
       }
     });
     consumer.on(consumer.events.GROUP_JOIN, () => {
