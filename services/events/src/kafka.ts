@@ -312,7 +312,7 @@ export class EventBus {
       heartbeatInterval: 3_000,
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      this.consumerRunning = payload.restart;
+      this.consumerRunning = false; // until it joins the group again
       // kafkajs restarts by itself after retriable errors; otherwise build a new consumer.
       if (!payload.restart && !this.closed) {
         this.options.log.error({ err: payload.error }, 'consumer crashed for good; starting a new one');
