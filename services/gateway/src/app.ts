@@ -33,6 +33,9 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     keepAliveTimeout: config.UPSTREAM_KEEP_ALIVE_MS,
     keepAliveMaxTimeout: config.UPSTREAM_KEEP_ALIVE_MS,
     connect: { timeout: Math.min(config.UPSTREAM_TIMEOUT_MS, 5_000) },
+    // Set once here rather than per request through reply-from's `timeout` option.
+    headersTimeout: config.UPSTREAM_TIMEOUT_MS,
+    bodyTimeout: config.UPSTREAM_TIMEOUT_MS,
   });
   const metrics = createMetrics(flags);
   app.addHook('onClose', async () => {
@@ -40,8 +43,13 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     await flags.close();
   });
 
+  // One callback-style hook (no promise per request): close keep-alive connections while draining,
+  // so clients reconnect elsewhere and the server is not left waiting for idle sockets; and log each
+  // request only at LOG_LEVEL=debug.
+  const isShuttingDown = deps.isShuttingDown ?? (() => false);
   const logEachRequest = app.log.level === 'debug' || app.log.level === 'trace';
-  app.addHook('onResponse', async (request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (isShuttingDown()) reply.header('connection', 'close');
     if (logEachRequest) {
       request.log.debug(
         {
@@ -49,21 +57,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
           url: request.url,
           statusCode: reply.statusCode,
           upstream: request.upstreamName,
-          ms: reply.elapsedTime,
         },
-        'request completed',
+        'response sent',
       );
     }
+    done(null, payload);
   });
-
-  if (deps.isShuttingDown) {
-    const isShuttingDown = deps.isShuttingDown;
-    // While draining, each response closes its keep-alive connection, so clients reconnect elsewhere
-    // and the server is not left waiting for idle sockets to time out.
-    app.addHook('onSend', async (_request, reply) => {
-      if (isShuttingDown()) reply.header('connection', 'close');
-    });
-  }
 
   app.get('/health', async (_request, reply) =>
     reply.type('text/plain').send('Strangler Fig Proxy is healthy'),
@@ -86,6 +85,6 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   if (config.ADMIN_TOKEN) {
     await app.register(adminRoutes, { token: config.ADMIN_TOKEN, flags });
   }
-  await registerProxies(app, { table, flags, metrics, agent, timeoutMs: config.UPSTREAM_TIMEOUT_MS });
+  await registerProxies(app, { table, flags, metrics, agent });
   return app;
 }

@@ -68,29 +68,33 @@ interface ProxyDeps {
   flags: FlagStore;
   metrics: Metrics;
   agent: Agent;
-  timeoutMs: number;
 }
 
 /** Registers one @fastify/http-proxy per route of the table, all sharing one undici agent. */
 export async function registerProxies(app: FastifyInstance, deps: ProxyDeps): Promise<void> {
   app.decorateRequest('proxyRoute', '');
   app.decorateRequest('upstreamName', '');
-  app.addHook('onResponse', async (request, reply) => {
-    if (request.proxyRoute === '') return;
-    deps.metrics.observe(
-      request.proxyRoute,
-      request.upstreamName,
-      reply.statusCode,
-      reply.elapsedTime / 1000,
-    );
+  // Callback-style hook: no promise per request on the hot path.
+  app.addHook('onResponse', (request, reply, done) => {
+    if (request.proxyRoute !== '') {
+      deps.metrics.observe(
+        request.proxyRoute,
+        request.upstreamName,
+        reply.statusCode,
+        reply.elapsedTime / 1000,
+      );
+    }
+    done();
   });
   for (const route of deps.table.routes) await app.register(httpProxy, proxyOptions(route, deps));
 }
 
-function proxyOptions(
-  route: Route,
-  { table, flags, metrics, agent, timeoutMs }: ProxyDeps,
-): FastifyHttpProxyOptions {
+/** `delete` only what is there: deleting absent keys still turns the object into a slow dictionary. */
+function removeHeaders(headers: IncomingHttpHeaders, names: readonly string[]): void {
+  for (const name of names) if (headers[name] !== undefined) delete headers[name];
+}
+
+function proxyOptions(route: Route, { table, flags, metrics, agent }: ProxyDeps): FastifyHttpProxyOptions {
   const { prefix, migration } = route;
   const urls = table.upstreams;
 
@@ -112,7 +116,7 @@ function proxyOptions(
   };
 
   const rewriteRequestHeaders = (request: AnyRequest, headers: IncomingHttpHeaders) => {
-    for (const header of HOP_BY_HOP) delete headers[header];
+    removeHeaders(headers, HOP_BY_HOP);
     const forwardedFor = request.headers['x-forwarded-for'];
     headers['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${request.ip}` : request.ip;
     headers['x-forwarded-proto'] = request.protocol;
@@ -122,7 +126,7 @@ function proxyOptions(
   };
 
   const rewriteHeaders = (headers: IncomingHttpHeaders, request?: AnyRequest) => {
-    for (const header of HOP_BY_HOP_RESPONSE) delete headers[header];
+    removeHeaders(headers, HOP_BY_HOP_RESPONSE);
     if (request) {
       headers['x-upstream'] = request.upstreamName;
       headers['x-request-id'] = request.id;
@@ -145,7 +149,6 @@ function proxyOptions(
     getUpstream: pickUpstream,
     rewriteRequestHeaders,
     rewriteHeaders,
-    timeout: timeoutMs,
     // reply-from retries GETs answered 503 up to 10 times by default: more load on a struggling service.
     retryDelay: () => null,
     onError(reply, { error: cause }) {

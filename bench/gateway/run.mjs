@@ -1,0 +1,274 @@
+// Side-by-side benchmark of the gateway on loopback, every contender against the same upstream:
+// the upstream directly, nginx (split_clients), Express + http-proxy-middleware, bare Fastify +
+// @fastify/http-proxy with a hard-coded percent, and this gateway reading its percent from Redis.
+// Load comes from wrk: a C load generator leaves the 2 cores to the contenders, where a Node one
+// (autocannon) would take a whole core from them and compress every difference.
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const gatewayServer = join(here, '../../services/gateway/dist/server.js');
+const PERCENT = 50;
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
+const WARMUP_S = 2;
+// Rounds interleave the contenders, odd rounds in order and even rounds reversed, so neither a noisy
+// moment nor a position in the sequence favours one contender; each contender's best round is kept.
+// CPU time per request of the proxy process (from /proc) is printed too: it does not depend on how
+// the 2 cores happen to be shared during a run, so it shows the cost of reading the flag directly.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const PATH = '/api/movies';
+
+for (const [tool, hint] of [
+  ['wrk', 'install it with: apt-get install wrk'],
+  ['nginx', 'install it with: apt-get install nginx-light'],
+  ['redis-server', 'install it with: apt-get install redis-server'],
+]) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
+  } catch {
+    console.error(`bench/gateway needs ${tool}: ${hint}`);
+    process.exit(1);
+  }
+}
+
+const work = mkdtempSync(join(tmpdir(), 'bench-gateway-'));
+const children = new Set();
+const cleanup = () => {
+  for (const child of children) child.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+};
+process.on('exit', cleanup);
+process.on('SIGINT', () => process.exit(130));
+
+function freePort() {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function start(command, args, env = {}) {
+  const child = spawn(command, args, {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  return child;
+}
+
+async function stop(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function waitForOk(url) {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {}
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`${url} did not answer 200 within 10 s`);
+}
+
+function wrk(url, seconds) {
+  const out = execFileSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url], {
+    encoding: 'utf8',
+  });
+  const ms = (label) => {
+    const match = out.match(new RegExp(`^\\s+${label}%\\s+([\\d.]+)(us|ms|s)`, 'm'));
+    if (!match) throw new Error(`unexpected wrk output:\n${out}`);
+    return Number(match[1]) * { us: 0.001, ms: 1, s: 1000 }[match[2]];
+  };
+  const errors = out.match(/Non-2xx or 3xx responses: (\d+)/)?.[1] ?? '0';
+  const socketErrors = out.match(/Socket errors: (.*)/)?.[1];
+  if (errors !== '0' || socketErrors) throw new Error(`errors during the run of ${url}:\n${out}`);
+  return { rps: Number(out.match(/Requests\/sec:\s+([\d.]+)/)[1]), p50: ms('50'), p99: ms('99') };
+}
+
+function nginxConfig(port, upstream) {
+  const { host } = new URL(upstream);
+  return `
+worker_processes 1;
+daemon off;
+pid ${work}/nginx.pid;
+error_log ${work}/nginx-error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  client_body_temp_path ${work}/body;
+  proxy_temp_path ${work}/proxy;
+  fastcgi_temp_path ${work}/fastcgi;
+  uwsgi_temp_path ${work}/uwsgi;
+  scgi_temp_path ${work}/scgi;
+  upstream monolith { server ${host}; keepalive 64; }
+  upstream movies { server ${host}; keepalive 64; }
+  split_clients "\${request_id}" $movies_upstream { ${PERCENT}% movies; * monolith; }
+  server {
+    listen 127.0.0.1:${port};
+    proxy_http_version 1.1;
+    proxy_set_header Connection "";
+    proxy_set_header Host $host;
+    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+    proxy_set_header X-Forwarded-Proto $scheme;
+    location /api/movies { proxy_pass http://$movies_upstream; }
+    location /api { proxy_pass http://monolith; }
+  }
+}`;
+}
+
+// One upstream and one Redis for the whole run.
+const upstreamPort = await freePort();
+const upstream = `http://127.0.0.1:${upstreamPort}`;
+start(process.execPath, [join(here, 'upstream.mjs')], { PORT: String(upstreamPort) });
+await waitForOk(`${upstream}${PATH}`);
+
+const redisPort = await freePort();
+start('redis-server', [
+  '--port',
+  String(redisPort),
+  '--bind',
+  '127.0.0.1',
+  '--save',
+  '',
+  '--appendonly',
+  'no',
+  '--dir',
+  work,
+]);
+// The offline queue holds the write until redis-server accepts connections.
+const redis = new Redis(`redis://127.0.0.1:${redisPort}`, {
+  retryStrategy: (attempt) => (attempt < 50 ? 100 : null),
+});
+redis.on('error', () => {});
+await redis.hset('cinemaabyss:flag:movies', { enabled: 'true', percent: String(PERCENT) });
+redis.disconnect();
+
+const unusedPort = await freePort();
+const proxyEnv = {
+  MONOLITH_URL: upstream,
+  MOVIES_SERVICE_URL: upstream,
+  EVENTS_SERVICE_URL: upstream,
+  PERCENT: String(PERCENT),
+};
+const contenders = [
+  { name: 'upstream directly', launch: () => null, url: () => upstream },
+  {
+    name: `nginx split_clients (1 worker)`,
+    launch: (port) => {
+      writeFileSync(join(work, 'nginx.conf'), nginxConfig(port, upstream));
+      return start('nginx', ['-c', join(work, 'nginx.conf'), '-p', work]);
+    },
+  },
+  {
+    name: 'Express + http-proxy-middleware',
+    launch: (port) =>
+      start(process.execPath, [join(here, 'express-proxy.mjs')], { ...proxyEnv, PORT: String(port) }),
+  },
+  {
+    name: 'bare Fastify + http-proxy, hard-coded %',
+    launch: (port) =>
+      start(process.execPath, [join(here, 'fastify-proxy.mjs')], { ...proxyEnv, PORT: String(port) }),
+  },
+  {
+    name: 'this gateway (Redis flag)',
+    gateway: true,
+    launch: (port) =>
+      start(process.execPath, [gatewayServer], {
+        ...proxyEnv,
+        PORT: String(port),
+        REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+        NODE_ENV: 'production',
+      }),
+  },
+  {
+    // Same code path, but no Redis at all: the percent comes from the env seed. The difference to the
+    // row above is what reading the flag from Redis costs.
+    name: 'this gateway, no Redis (env seed)',
+    launch: (port) =>
+      start(process.execPath, [gatewayServer], {
+        ...proxyEnv,
+        PORT: String(port),
+        REDIS_URL: `redis://127.0.0.1:${unusedPort}`,
+        MOVIES_MIGRATION_PERCENT: String(PERCENT),
+        NODE_ENV: 'production',
+      }),
+  },
+];
+
+console.log(
+  `bench/gateway: ${cpus().length} CPUs (${cpus()[0]?.model.trim()}), node ${process.version}, ` +
+    `wrk -t1 -c${CONNECTIONS} -d${DURATION_S}s after ${WARMUP_S}s warm-up, best of ${ROUNDS} interleaved rounds, GET ${PATH}, ${PERCENT} % split\n`,
+);
+/** User + system CPU seconds of a process so far (Linux clock ticks are 1/100 s). */
+const cpuSeconds = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
+
+const results = contenders.map((c) => ({
+  name: c.name,
+  gateway: c.gateway,
+  rps: 0,
+  p50: 0,
+  p99: 0,
+  cpuUs: [],
+}));
+for (let round = 1; round <= ROUNDS; round++) {
+  const order = [...contenders.entries()];
+  if (round % 2 === 0) order.reverse();
+  for (const [i, contender] of order) {
+    const port = await freePort();
+    const child = contender.launch(port);
+    const base = contender.url?.() ?? `http://127.0.0.1:${port}`;
+    await waitForOk(`${base}${PATH}`);
+    wrk(`${base}${PATH}`, WARMUP_S);
+    const measureCpu = child && contender.name !== contenders[1].name; // nginx works in a child process
+    const cpuBefore = measureCpu ? cpuSeconds(child.pid) : 0;
+    const run = wrk(`${base}${PATH}`, DURATION_S);
+    if (measureCpu)
+      results[i].cpuUs.push(((cpuSeconds(child.pid) - cpuBefore) * 1e6) / (run.rps * DURATION_S));
+    console.log(`  round ${round}: ${contender.name}: ${Math.round(run.rps)} req/s`);
+    if (run.rps > results[i].rps) Object.assign(results[i], { rps: run.rps, p50: run.p50, p99: run.p99 });
+    if (child) await stop(child);
+  }
+}
+
+const ours = results.find((r) => r.gateway);
+const cpu = (r) => (r.cpuUs.length ? Math.min(...r.cpuUs) : undefined);
+const pad = (s, n) => String(s).padEnd(n);
+const lines = [
+  `| ${pad('contender', 40)} | ${pad('req/s', 7)} | ${pad('p50 ms', 6)} | ${pad('p99 ms', 6)} | ${pad('CPU µs/req', 10)} | gateway ÷ this |`,
+  `|${'-'.repeat(42)}|${'-'.repeat(9)}|${'-'.repeat(8)}|${'-'.repeat(8)}|${'-'.repeat(12)}|----------------|`,
+  ...results.map(
+    (r) =>
+      `| ${pad(r.name, 40)} | ${pad(Math.round(r.rps), 7)} | ${pad(r.p50.toFixed(2), 6)} | ${pad(r.p99.toFixed(2), 6)} | ${pad(cpu(r)?.toFixed(0) ?? '-', 10)} | ${pad(`${(ours.rps / r.rps).toFixed(2)} x`, 14)} |`,
+  ),
+];
+console.log(`\n${lines.join('\n')}\n`);
+const ratio = (name) => ours.rps / results.find((r) => r.name.startsWith(name)).rps;
+const verdict = (ok) => (ok ? 'met' : 'MISSED');
+console.log(
+  `target gateway >= 0.95 x bare Fastify: ${ratio('bare Fastify').toFixed(2)} (${verdict(ratio('bare Fastify') >= 0.95)})`,
+);
+console.log(
+  `target gateway >= 4 x Express:         ${ratio('Express').toFixed(2)} (${verdict(ratio('Express') >= 4)})`,
+);
+console.log(`gateway vs nginx (reported, no target):  ${ratio('nginx').toFixed(2)}`);
+const bare = results.find((r) => r.name.startsWith('bare Fastify'));
+console.log(
+  `CPU per request, gateway ÷ bare Fastify: ${(cpu(ours) / cpu(bare)).toFixed(2)} (the flag's cost in CPU)`,
+);
+process.exit(0);
