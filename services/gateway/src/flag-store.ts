@@ -124,13 +124,6 @@ export class FlagStore {
     return this.inSync;
   }
 
-  /** Resolves once the store is in sync with Redis (for start-up and tests), false on timeout. */
-  async waitUntilConnected(timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.inSync && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    return this.inSync;
-  }
-
   async update(name: string, change: FlagChange, by: string): Promise<HistoryEntry> {
     const current = this.values.get(name);
     if (!current) throw new Error(`unknown flag ${name}`);
