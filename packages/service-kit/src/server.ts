@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { ConfigError } from './config.js';
+import type { z } from 'zod';
+import { ConfigError, loadConfig } from './config.js';
 
 /**
  * A start-up failure that is the operator's to fix (a dependency that never came up, say): the process
@@ -61,4 +62,40 @@ export async function startServer(
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   return app;
+}
+
+interface ServiceConfig {
+  PORT: number;
+  SHUTDOWN_DELAY_MS: number;
+}
+
+export interface Lifecycle {
+  /** True from SIGTERM on: readiness endpoints answer 503 so traffic drains away first. */
+  isShuttingDown: () => boolean;
+}
+
+/**
+ * A service's whole `server.ts`: read the environment (a bad one exits with the operator-readable message),
+ * build the app, listen, and on SIGTERM fail readiness, wait SHUTDOWN_DELAY_MS, then drain and exit.
+ */
+export async function runService<C extends ServiceConfig>(
+  schema: z.ZodType<C>,
+  build: (config: C, lifecycle: Lifecycle) => Promise<FastifyInstance>,
+): Promise<FastifyInstance> {
+  let config: C;
+  try {
+    config = loadConfig(schema);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+  let shuttingDown = false;
+  return startServer(() => build(config, { isShuttingDown: () => shuttingDown }), {
+    port: config.PORT,
+    shutdownDelayMs: config.SHUTDOWN_DELAY_MS,
+    onShutdownStart: () => {
+      shuttingDown = true;
+    },
+  });
 }
