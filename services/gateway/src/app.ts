@@ -1,6 +1,7 @@
 import { errorHandling, fastifyOptions } from '@cinemaabyss/service-kit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Agent } from 'undici';
+import { AccessLog } from './access-log.js';
 import { adminRoutes } from './admin.js';
 import type { Config } from './config.js';
 import { FlagStore } from './flag-store.js';
@@ -20,9 +21,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   const table = deps.routeTable ?? routeTableFromConfig(config);
   const app = Fastify({
     ...fastifyOptions({ logLevel: config.LOG_LEVEL, logger: deps.logger }),
-    // Two synchronous log writes per proxied request are a real share of a proxy's CPU; the metrics count every
-    // request, failures and fallbacks are logged as warnings, and LOG_LEVEL=debug logs each request.
-    disableRequestLogging: true,
+    logController: new AccessLog(config.ACCESS_LOG),
     // Keep serving requests that arrive on open connections while draining instead of answering 503.
     return503OnClosing: false,
   });
@@ -41,27 +40,6 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   app.addHook('onClose', async () => {
     await agent.close();
     await flags.close();
-  });
-
-  // One callback-style hook (no promise per request): close keep-alive connections while draining,
-  // so clients reconnect elsewhere and the server is not left waiting for idle sockets; and log each
-  // request only at LOG_LEVEL=debug.
-  const isShuttingDown = deps.isShuttingDown ?? (() => false);
-  const logEachRequest = app.log.level === 'debug' || app.log.level === 'trace';
-  app.addHook('onSend', (request, reply, payload, done) => {
-    if (isShuttingDown()) reply.header('connection', 'close');
-    if (logEachRequest) {
-      request.log.debug(
-        {
-          method: request.method,
-          url: request.url,
-          statusCode: reply.statusCode,
-          upstream: request.upstreamName,
-        },
-        'response sent',
-      );
-    }
-    done(null, payload);
   });
 
   app.get('/health', async (_request, reply) =>
@@ -85,6 +63,12 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
   if (config.ADMIN_TOKEN) {
     await app.register(adminRoutes, { token: config.ADMIN_TOKEN, flags });
   }
-  await registerProxies(app, { table, flags, metrics, agent });
+  await registerProxies(app, {
+    table,
+    flags,
+    metrics,
+    agent,
+    isShuttingDown: deps.isShuttingDown ?? (() => false),
+  });
   return app;
 }

@@ -29,6 +29,8 @@ export const configSchema = z.object({
     z.string().min(16, 'must be at least 16 characters').optional(),
   ),
   LOG_LEVEL: logLevel,
+  /** One `info` line per request (method, url, status, upstream, ms); failed requests are logged either way. */
+  ACCESS_LOG: envBoolean.default(true),
   /** An upstream that sends no response headers within this time is answered with 504. */
   UPSTREAM_TIMEOUT_MS: milliseconds.default(10_000),
   /**

@@ -23,8 +23,8 @@ declare module 'fastify' {
 }
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) that must not be forwarded; undici also refuses some of them.
-const HOP_BY_HOP = [
-  'connection',
+// (reply-from already drops `connection` and the headers it names.)
+const HOP_BY_HOP_REQUEST = [
   'keep-alive',
   'proxy-connection',
   'te',
@@ -33,14 +33,14 @@ const HOP_BY_HOP = [
   'upgrade',
   'proxy-authorization',
 ];
-const HOP_BY_HOP_RESPONSE = [
+const HOP_BY_HOP_RESPONSE = new Set([
   'connection',
   'keep-alive',
   'proxy-connection',
   'trailer',
   'transfer-encoding',
   'upgrade',
-];
+]);
 // Errors meaning the request never reached the upstream, so retrying it elsewhere cannot repeat it.
 const NOT_CONNECTED = new Set([
   'ECONNREFUSED',
@@ -68,6 +68,8 @@ interface ProxyDeps {
   flags: FlagStore;
   metrics: Metrics;
   agent: Agent;
+  /** True once SIGTERM arrived and the gateway is draining. */
+  isShuttingDown: () => boolean;
 }
 
 /** Registers one @fastify/http-proxy per route of the table, all sharing one undici agent. */
@@ -89,12 +91,10 @@ export async function registerProxies(app: FastifyInstance, deps: ProxyDeps): Pr
   for (const route of deps.table.routes) await app.register(httpProxy, proxyOptions(route, deps));
 }
 
-/** `delete` only what is there: deleting absent keys still turns the object into a slow dictionary. */
-function removeHeaders(headers: IncomingHttpHeaders, names: readonly string[]): void {
-  for (const name of names) if (headers[name] !== undefined) delete headers[name];
-}
-
-function proxyOptions(route: Route, { table, flags, metrics, agent }: ProxyDeps): FastifyHttpProxyOptions {
+function proxyOptions(
+  route: Route,
+  { table, flags, metrics, agent, isShuttingDown }: ProxyDeps,
+): FastifyHttpProxyOptions {
   const { prefix, migration } = route;
   const urls = table.upstreams;
 
@@ -115,8 +115,10 @@ function proxyOptions(route: Route, { table, flags, metrics, agent }: ProxyDeps)
     return urls[name]!;
   };
 
+  // Hot path: plain assignments on the copy reply-from made. A header set to undefined is skipped by undici,
+  // where `delete` would turn the object into a slow dictionary.
   const rewriteRequestHeaders = (request: AnyRequest, headers: IncomingHttpHeaders) => {
-    removeHeaders(headers, HOP_BY_HOP);
+    for (const name of HOP_BY_HOP_REQUEST) if (headers[name] !== undefined) headers[name] = undefined;
     const forwardedFor = request.headers['x-forwarded-for'];
     headers['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${request.ip}` : request.ip;
     headers['x-forwarded-proto'] = request.protocol;
@@ -125,13 +127,19 @@ function proxyOptions(route: Route, { table, flags, metrics, agent }: ProxyDeps)
     return headers;
   };
 
+  // The upstream's headers are copied into the reply one by one, so copying only the end-to-end ones into
+  // a fresh object costs no more, and keeps the object fast where `delete` would not (every Node upstream
+  // sends `connection` and `keep-alive`).
   const rewriteHeaders = (headers: IncomingHttpHeaders, request?: AnyRequest) => {
-    removeHeaders(headers, HOP_BY_HOP_RESPONSE);
+    const rewritten: IncomingHttpHeaders = {};
+    for (const name in headers) if (!HOP_BY_HOP_RESPONSE.has(name)) rewritten[name] = headers[name];
     if (request) {
-      headers['x-upstream'] = request.upstreamName;
-      headers['x-request-id'] = request.id;
+      rewritten['x-upstream'] = request.upstreamName;
+      rewritten['x-request-id'] = request.id;
+      // While draining, ask keep-alive clients to reconnect (to another replica) after this response.
+      if (isShuttingDown()) rewritten.connection = 'close';
     }
-    return headers;
+    return rewritten;
   };
 
   const fail = (reply: AnyReply, error: UpstreamError) => {

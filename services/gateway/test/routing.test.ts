@@ -45,6 +45,8 @@ describe('routing through real upstreams', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['x-upstream']).toBe('monolith');
     expect(res.json<Echo>()).toMatchObject({ upstream: 'monolith', url: '/api/movies?id=3&x=a%20b' });
+    // The upstream's own keep-alive terms are hop-by-hop: they must not reach the client.
+    expect(res.headers['keep-alive']).toBeUndefined();
   });
 
   it('routes /api/events to events and other /api paths to the monolith', async () => {
@@ -66,6 +68,8 @@ describe('routing through real upstreams', () => {
         'x-request-id': 'req-42',
         connection: 'keep-alive, x-secret',
         'x-secret': 's',
+        'keep-alive': 'timeout=5',
+        'proxy-authorization': 'Basic cHJveHk6c2VjcmV0',
       },
       payload: body,
     });
@@ -78,6 +82,8 @@ describe('routing through real upstreams', () => {
       'x-request-id': 'req-42',
     });
     expect(echo.headers['x-secret']).toBeUndefined();
+    expect(echo.headers['keep-alive']).toBeUndefined();
+    expect(echo.headers['proxy-authorization']).toBeUndefined();
     expect(res.headers['x-request-id']).toBe('req-42');
     for (const method of ['PUT', 'PATCH', 'DELETE'] as const) {
       const r = await app.inject({
@@ -114,6 +120,54 @@ describe('routing through real upstreams', () => {
     const res = await app.inject({ url: '/nope' });
     expect(res.statusCode).toBe(404);
     expect(res.json()).toHaveProperty('error');
+  });
+});
+
+describe('access log', () => {
+  let monolith: Upstream;
+  const flag = uniqueFlag();
+  const redis = new Redis(REDIS_URL);
+
+  beforeAll(async () => {
+    monolith = await startUpstream('monolith');
+  });
+  afterAll(async () => {
+    await monolith.close();
+    await redis.del(flagKey(flag), historyKey(flag));
+    redis.disconnect();
+  });
+
+  async function logLinesOf(accessLog: string, url: string): Promise<Record<string, unknown>[]> {
+    const lines: Record<string, unknown>[] = [];
+    const stream = { write: (line: string) => lines.push(JSON.parse(line)) };
+    const app = await buildApp(testConfig({ LOG_LEVEL: 'info', ACCESS_LOG: accessLog }), {
+      routeTable: tableFor({ monolith: monolith.url, movies: monolith.url, events: monolith.url }, flag),
+      logger: { level: 'info', stream },
+    });
+    try {
+      await app.inject({ url, headers: { 'x-request-id': 'req-log-1' } });
+    } finally {
+      await app.close();
+    }
+    return lines.filter((line) => line.reqId === 'req-log-1');
+  }
+
+  it('writes one line per request with status, upstream and duration', async () => {
+    const lines = await logLinesOf('true', '/api/movies?id=1');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({
+      level: 30,
+      msg: 'request completed',
+      method: 'GET',
+      url: '/api/movies?id=1',
+      statusCode: 200,
+      upstream: 'monolith',
+    });
+    expect(lines[0]!.ms).toEqual(expect.any(Number));
+  });
+
+  it('writes none with ACCESS_LOG=false', async () => {
+    expect(await logLinesOf('false', '/api/movies')).toEqual([]);
   });
 });
 
