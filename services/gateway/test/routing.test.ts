@@ -169,6 +169,24 @@ describe('access log', () => {
   it('writes none with ACCESS_LOG=false', async () => {
     expect(await logLinesOf('false', '/api/movies')).toEqual([]);
   });
+
+  it('asks keep-alive clients to reconnect elsewhere while draining', async () => {
+    let draining = false;
+    const app = await buildApp(testConfig(), {
+      routeTable: tableFor({ monolith: monolith.url, movies: monolith.url, events: monolith.url }, flag),
+      isShuttingDown: () => draining,
+    });
+    try {
+      const address = await app.listen({ port: 0, host: '127.0.0.1' });
+      expect((await fetch(`${address}/api/users`)).headers.get('connection')).toBe('keep-alive');
+      draining = true;
+      const res = await fetch(`${address}/api/users`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('connection')).toBe('close');
+    } finally {
+      await app.close();
+    }
+  });
 });
 
 describe('upstream failures', () => {
