@@ -194,6 +194,19 @@ const contenders = [
       }),
   },
   {
+    // The gateway as shipped writes one access-log line per request (pino to stdout, here /dev/null like
+    // every contender's stdout); the bare proxy logs nothing. This row shows what that line costs.
+    name: 'this gateway, ACCESS_LOG=false',
+    launch: (port) =>
+      start(process.execPath, [gatewayServer], {
+        ...proxyEnv,
+        PORT: String(port),
+        REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+        NODE_ENV: 'production',
+        ACCESS_LOG: 'false',
+      }),
+  },
+  {
     // Same code path, but no Redis at all: the percent comes from the env seed. The difference to the
     // row above is what reading the flag from Redis costs.
     name: 'this gateway, no Redis (env seed)',
