@@ -14,3 +14,4 @@ export {
   uniqueViolation,
 } from './database.js';
 export { type MigrateOptions, migrate } from './migrate.js';
+export { databaseEnv, serviceDatabase } from './service.js';

@@ -1,5 +1,5 @@
 import { movieRoutes } from '@cinemaabyss/catalog';
-import { createDatabase } from '@cinemaabyss/postgres';
+import { serviceDatabase } from '@cinemaabyss/postgres';
 import { errorHandling, fastifyOptions, type ServiceOptions } from '@cinemaabyss/service-kit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
@@ -16,27 +16,13 @@ export interface Deps {
  */
 export async function buildApp(config: Config, deps: Deps = {}): Promise<FastifyInstance> {
   const app = Fastify(fastifyOptions({ logLevel: config.LOG_LEVEL, logger: deps.logger }));
-  const db = createDatabase(config.DATABASE_URL, app.log);
-
-  app.addHook('onReady', () =>
-    db.waitUntilReachable(app.log, {
-      attempts: config.DB_CONNECT_ATTEMPTS,
-      initialDelayMs: 250,
-      maxDelayMs: 5000,
-    }),
-  );
-  app.addHook('onClose', () => db.close());
-
   await app.register(errorHandling);
-  // Liveness: the process serves HTTP (restarting it would not bring a lost database back).
-  app.get('/api/movies/health', async () => ({ status: true }));
-  // Readiness: only worth sending traffic when the database answers.
-  app.get('/api/movies/ready', async (_request, reply) => {
-    if (deps.isShuttingDown?.()) return reply.code(503).send({ status: false, error: 'shutting down' });
-    if (!(await db.isReachable())) {
-      return reply.code(503).send({ status: false, error: `database ${db.target} unreachable` });
-    }
-    return { status: true };
+  const db = serviceDatabase(app, {
+    url: config.DATABASE_URL,
+    connectAttempts: config.DB_CONNECT_ATTEMPTS,
+    healthPath: '/api/movies/health',
+    readyPath: '/api/movies/ready',
+    isShuttingDown: deps.isShuttingDown,
   });
   await app.register(movieRoutes, { db });
   return app;
