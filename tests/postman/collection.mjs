@@ -749,30 +749,16 @@ pm.test(\`\${where} returns that movie whichever side answers (shared tables)\`,
         test: `${healthOk(s)}
 ${upstreamIs('events')}`,
       }),
-      request(who, 'POST /api/events/movie', {
-        method: 'POST',
-        url: `${base}/api/events/movie`,
-        pre: eventIdsPre,
-        body: eventBodies.movie,
-        test: `${eventPosted(s, 'movie', 'gw_movie_event')}
+      ...['movie', 'user', 'payment'].map((type) =>
+        request(who, `POST /api/events/${type}`, {
+          method: 'POST',
+          url: `${base}/api/events/${type}`,
+          pre: eventIdsPre,
+          body: eventBodies[type],
+          test: `${eventPosted(s, type, `gw_${type}_event`)}
 ${upstreamIs('events')}`,
-      }),
-      request(who, 'POST /api/events/user', {
-        method: 'POST',
-        url: `${base}/api/events/user`,
-        pre: eventIdsPre,
-        body: eventBodies.user,
-        test: `${eventPosted(s, 'user', 'gw_user_event')}
-${upstreamIs('events')}`,
-      }),
-      request(who, 'POST /api/events/payment', {
-        method: 'POST',
-        url: `${base}/api/events/payment`,
-        pre: eventIdsPre,
-        body: eventBodies.payment,
-        test: `${eventPosted(s, 'payment', 'gw_payment_event')}
-${upstreamIs('events')}`,
-      }),
+        }),
+      ),
       recentSeen(s, who, base, 'movie', 'gw_movie_event'),
     ],
   );
