@@ -24,7 +24,7 @@ declare module 'fastify' {
 
 // Hop-by-hop headers (RFC 9110 §7.6.1) that must not be forwarded; undici also refuses some of them.
 // (reply-from already drops `connection` and the headers it names.)
-const HOP_BY_HOP_REQUEST = [
+const HOP_BY_HOP_REQUEST = new Set([
   'keep-alive',
   'proxy-connection',
   'te',
@@ -32,7 +32,7 @@ const HOP_BY_HOP_REQUEST = [
   'transfer-encoding',
   'upgrade',
   'proxy-authorization',
-];
+]);
 const HOP_BY_HOP_RESPONSE = new Set([
   'connection',
   'keep-alive',
@@ -115,16 +115,18 @@ function proxyOptions(
     return urls[name]!;
   };
 
-  // Hot path: plain assignments on the copy reply-from made. A header set to undefined is skipped by undici,
-  // where `delete` would turn the object into a slow dictionary.
+  // Hot path. The headers go into a fresh object rather than onto the copy reply-from made: adding
+  // properties to that copy gives every request its own hidden class in V8, which made each added header
+  // cost about 5 µs of CPU downstream (measured with bench/gateway; a fresh literal shares its shapes).
   const rewriteRequestHeaders = (request: AnyRequest, headers: IncomingHttpHeaders) => {
-    for (const name of HOP_BY_HOP_REQUEST) if (headers[name] !== undefined) headers[name] = undefined;
+    const forwarded: IncomingHttpHeaders = {};
+    for (const name in headers) if (!HOP_BY_HOP_REQUEST.has(name)) forwarded[name] = headers[name];
     const forwardedFor = request.headers['x-forwarded-for'];
-    headers['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${request.ip}` : request.ip;
-    headers['x-forwarded-proto'] = request.protocol;
-    if (request.headers.host) headers['x-forwarded-host'] = request.headers.host;
-    headers['x-request-id'] = request.id;
-    return headers;
+    forwarded['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${request.ip}` : request.ip;
+    forwarded['x-forwarded-proto'] = request.protocol;
+    if (request.headers.host) forwarded['x-forwarded-host'] = request.headers.host;
+    forwarded['x-request-id'] = request.id;
+    return forwarded;
   };
 
   // The upstream's headers are copied into the reply one by one, so copying only the end-to-end ones into
