@@ -79,7 +79,7 @@ export async function registerProxies(app: FastifyInstance, deps: ProxyDeps): Pr
   // Callback-style hook: no promise per request on the hot path.
   app.addHook('onResponse', (request, reply, done) => {
     if (request.proxyRoute !== '') {
-      deps.metrics.observe(
+      deps.metrics.record(
         request.proxyRoute,
         request.upstreamName,
         reply.statusCode,
