@@ -3,12 +3,13 @@
 // @fastify/http-proxy with a hard-coded percent, and this gateway reading its percent from Redis.
 // Load comes from wrk: a C load generator leaves the 2 cores to the contenders, where a Node one
 // (autocannon) would take a whole core from them and compress every difference.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -28,6 +29,7 @@ for (const [tool, hint] of [
   ['wrk', 'install it with: apt-get install wrk'],
   ['nginx', 'install it with: apt-get install nginx-light'],
   ['redis-server', 'install it with: apt-get install redis-server'],
+  ['taskset', 'install it with: apt-get install util-linux'],
 ]) {
   try {
     execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
@@ -83,10 +85,11 @@ async function waitForOk(url) {
   throw new Error(`${url} did not answer 200 within 10 s`);
 }
 
-function wrk(url, seconds) {
-  const out = execFileSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url], {
-    encoding: 'utf8',
-  });
+/** Runs wrk against `url`; `pin` is a taskset CPU list for wrk itself. */
+async function wrk(url, seconds, pin) {
+  const args = ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url];
+  const [command, argv] = pin ? ['taskset', ['-c', pin, 'wrk', ...args]] : ['wrk', args];
+  const { stdout: out } = await promisify(execFile)(command, argv, { encoding: 'utf8' });
   const ms = (label) => {
     const match = out.match(new RegExp(`^\\s+${label}%\\s+([\\d.]+)(us|ms|s)`, 'm'));
     if (!match) throw new Error(`unexpected wrk output:\n${out}`);
@@ -163,60 +166,55 @@ const proxyEnv = {
   EVENTS_SERVICE_URL: upstream,
   PERCENT: String(PERCENT),
 };
+const gatewayEnv = { ...proxyEnv, REDIS_URL: `redis://127.0.0.1:${redisPort}`, NODE_ENV: 'production' };
+/** Starts a Node contender, optionally pinned to a CPU list with taskset. */
+const node = (script, env, pin) =>
+  pin ? start('taskset', ['-c', pin, process.execPath, script], env) : start(process.execPath, [script], env);
+const launchBare = (port, pin, env = {}) =>
+  node(join(here, 'fastify-proxy.mjs'), { ...proxyEnv, ...env, PORT: String(port) }, pin);
+const launchGateway = (port, pin, env = {}) =>
+  node(gatewayServer, { ...gatewayEnv, ...env, PORT: String(port) }, pin);
+
 const contenders = [
-  { name: 'upstream directly', launch: () => null, url: () => upstream },
+  { key: 'upstream', name: 'upstream directly', launch: () => null, url: () => upstream },
   {
-    name: `nginx split_clients (1 worker)`,
+    key: 'nginx',
+    name: 'nginx split_clients (1 worker)',
     launch: (port) => {
       writeFileSync(join(work, 'nginx.conf'), nginxConfig(port, upstream));
       return start('nginx', ['-c', join(work, 'nginx.conf'), '-p', work]);
     },
   },
   {
+    key: 'express',
     name: 'Express + http-proxy-middleware',
-    launch: (port) =>
-      start(process.execPath, [join(here, 'express-proxy.mjs')], { ...proxyEnv, PORT: String(port) }),
+    launch: (port) => node(join(here, 'express-proxy.mjs'), { ...proxyEnv, PORT: String(port) }),
   },
+  { key: 'bare', name: 'bare Fastify + http-proxy, hard-coded %', launch: (port) => launchBare(port) },
   {
-    name: 'bare Fastify + http-proxy, hard-coded %',
-    launch: (port) =>
-      start(process.execPath, [join(here, 'fastify-proxy.mjs')], { ...proxyEnv, PORT: String(port) }),
+    // The bare proxy handling the upstream's hop-by-hop response headers the way the gateway does
+    // (a fresh object without them): the gap between the two bare rows is what that handling is worth.
+    key: 'bareHopByHop',
+    name: 'bare Fastify, hop-by-hop dropped',
+    launch: (port) => launchBare(port, undefined, { HOP_BY_HOP: 'drop' }),
   },
-  {
-    name: 'this gateway (Redis flag)',
-    gateway: true,
-    launch: (port) =>
-      start(process.execPath, [gatewayServer], {
-        ...proxyEnv,
-        PORT: String(port),
-        REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-        NODE_ENV: 'production',
-      }),
-  },
+  { key: 'gateway', name: 'this gateway (Redis flag)', launch: (port) => launchGateway(port) },
   {
     // With the optional access log on, one pino line per request (to stdout, here /dev/null like every
     // contender's stdout); the bare proxy logs nothing. This row shows what that line costs.
+    key: 'gatewayAccessLog',
     name: 'this gateway, ACCESS_LOG=true',
-    launch: (port) =>
-      start(process.execPath, [gatewayServer], {
-        ...proxyEnv,
-        PORT: String(port),
-        REDIS_URL: `redis://127.0.0.1:${redisPort}`,
-        NODE_ENV: 'production',
-        ACCESS_LOG: 'true',
-      }),
+    launch: (port) => launchGateway(port, undefined, { ACCESS_LOG: 'true' }),
   },
   {
     // Same code path, but no Redis at all: the percent comes from the env seed. The difference to the
-    // row above is what reading the flag from Redis costs.
+    // gateway row is what reading the flag from Redis costs.
+    key: 'gatewayNoRedis',
     name: 'this gateway, no Redis (env seed)',
     launch: (port) =>
-      start(process.execPath, [gatewayServer], {
-        ...proxyEnv,
-        PORT: String(port),
+      launchGateway(port, undefined, {
         REDIS_URL: `redis://127.0.0.1:${unusedPort}`,
         MOVIES_MIGRATION_PERCENT: String(PERCENT),
-        NODE_ENV: 'production',
       }),
   },
 ];
@@ -231,61 +229,102 @@ const cpuSeconds = (pid) => {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 };
 
-const results = contenders.map((c) => ({
-  name: c.name,
-  gateway: c.gateway,
-  rps: 0,
-  p50: 0,
-  p99: 0,
-  cpuUs: [],
-}));
+const results = new Map(contenders.map((c) => [c.key, { name: c.name, rps: 0, p50: 0, p99: 0, cpuUs: [] }]));
 for (let round = 1; round <= ROUNDS; round++) {
-  const order = [...contenders.entries()];
-  if (round % 2 === 0) order.reverse();
-  for (const [i, contender] of order) {
+  const order = round % 2 === 0 ? [...contenders].reverse() : contenders;
+  for (const contender of order) {
+    const result = results.get(contender.key);
     const port = await freePort();
     const child = contender.launch(port);
     const base = contender.url?.() ?? `http://127.0.0.1:${port}`;
     await waitForOk(`${base}${PATH}`);
-    wrk(`${base}${PATH}`, WARMUP_S);
-    const measureCpu = child && contender.name !== contenders[1].name; // nginx works in a child process
+    await wrk(`${base}${PATH}`, WARMUP_S);
+    const measureCpu = child && contender.key !== 'nginx'; // nginx works in a child process
     const cpuBefore = measureCpu ? cpuSeconds(child.pid) : 0;
-    const run = wrk(`${base}${PATH}`, DURATION_S);
-    if (measureCpu)
-      results[i].cpuUs.push(((cpuSeconds(child.pid) - cpuBefore) * 1e6) / (run.rps * DURATION_S));
+    const run = await wrk(`${base}${PATH}`, DURATION_S);
+    if (measureCpu) result.cpuUs.push(((cpuSeconds(child.pid) - cpuBefore) * 1e6) / (run.rps * DURATION_S));
     console.log(`  round ${round}: ${contender.name}: ${Math.round(run.rps)} req/s`);
-    if (run.rps > results[i].rps) Object.assign(results[i], { rps: run.rps, p50: run.p50, p99: run.p99 });
+    if (run.rps > result.rps) Object.assign(result, { rps: run.rps, p50: run.p50, p99: run.p99 });
     if (child) await stop(child);
   }
 }
 
-const ours = results.find((r) => r.gateway);
+const ours = results.get('gateway');
 const cpu = (r) => (r.cpuUs.length ? Math.min(...r.cpuUs) : undefined);
 const pad = (s, n) => String(s).padEnd(n);
 const lines = [
   `| ${pad('contender', 40)} | ${pad('req/s', 7)} | ${pad('p50 ms', 6)} | ${pad('p99 ms', 6)} | ${pad('CPU µs/req', 10)} | gateway ÷ this |`,
   `|${'-'.repeat(42)}|${'-'.repeat(9)}|${'-'.repeat(8)}|${'-'.repeat(8)}|${'-'.repeat(12)}|----------------|`,
-  ...results.map(
+  ...[...results.values()].map(
     (r) =>
       `| ${pad(r.name, 40)} | ${pad(Math.round(r.rps), 7)} | ${pad(r.p50.toFixed(2), 6)} | ${pad(r.p99.toFixed(2), 6)} | ${pad(cpu(r)?.toFixed(0) ?? '-', 10)} | ${pad(`${(ours.rps / r.rps).toFixed(2)} x`, 14)} |`,
   ),
 ];
 console.log(`\n${lines.join('\n')}\n`);
-const rpsOf = (name) => results.find((r) => r.name.startsWith(name)).rps;
-const ratio = (name) => ours.rps / rpsOf(name);
+
+// Head to head: the gateway and a bare proxy pinned to the same core and loaded at the same time by two
+// wrk processes pinned to the other core, with an upstream of their own there too. The kernel shares the
+// core evenly, so the ratio of their throughputs is the inverse ratio of their CPU cost per request, and
+// whatever else happens on the machine slows both alike. The sequential rounds above cannot promise that.
+const HEAD_TO_HEAD_ROUNDS = Number(process.env.BENCH_HEAD_TO_HEAD_ROUNDS ?? 3);
+async function headToHead(launchOther) {
+  const ownUpstreamPort = await freePort();
+  const ownUpstream = start('taskset', ['-c', '0', process.execPath, join(here, 'upstream.mjs')], {
+    PORT: String(ownUpstreamPort),
+  });
+  await waitForOk(`http://127.0.0.1:${ownUpstreamPort}${PATH}`);
+  const env = {
+    MONOLITH_URL: `http://127.0.0.1:${ownUpstreamPort}`,
+    MOVIES_SERVICE_URL: `http://127.0.0.1:${ownUpstreamPort}`,
+    EVENTS_SERVICE_URL: `http://127.0.0.1:${ownUpstreamPort}`,
+  };
+  const ratios = [];
+  for (let round = 0; round < HEAD_TO_HEAD_ROUNDS; round++) {
+    const [gatewayPort, otherPort] = [await freePort(), await freePort()];
+    const pair = [launchGateway(gatewayPort, '1', env), launchOther(otherPort, '1', env)];
+    const urls = [gatewayPort, otherPort].map((port) => `http://127.0.0.1:${port}${PATH}`);
+    for (const url of urls) await waitForOk(url);
+    await Promise.all(urls.map((url) => wrk(url, WARMUP_S, '0')));
+    const [gateway, other] = await Promise.all(urls.map((url) => wrk(url, DURATION_S, '0')));
+    ratios.push(gateway.rps / other.rps);
+    await Promise.all(pair.map(stop));
+  }
+  await stop(ownUpstream);
+  ratios.sort((a, b) => a - b);
+  return { median: ratios[Math.floor(ratios.length / 2)], ratios };
+}
+
+const rpsOf = (key) => results.get(key).rps;
+const ratio = (key) => ours.rps / rpsOf(key);
 const verdict = (ok) => (ok ? 'met' : 'MISSED');
 console.log(
-  `target gateway >= 0.95 x bare Fastify: ${ratio('bare Fastify').toFixed(2)} (${verdict(ratio('bare Fastify') >= 0.95)})`,
+  `target gateway >= 0.95 x bare Fastify: ${ratio('bare').toFixed(2)} (${verdict(ratio('bare') >= 0.95)})`,
 );
 console.log(
-  `target gateway >= 4 x Express:         ${ratio('Express').toFixed(2)} (${verdict(ratio('Express') >= 4)})`,
+  `target gateway >= 4 x Express:         ${ratio('express').toFixed(2)} (${verdict(ratio('express') >= 4)})`,
 );
 console.log(
-  `gateway with ACCESS_LOG=true:            ${(rpsOf('this gateway, ACCESS_LOG=true') / rpsOf('bare Fastify')).toFixed(2)} x bare Fastify`,
+  `gateway with ACCESS_LOG=true:            ${(rpsOf('gatewayAccessLog') / rpsOf('bare')).toFixed(2)} x bare Fastify`,
 );
 console.log(`gateway vs nginx (reported, no target):  ${ratio('nginx').toFixed(2)}`);
-const bare = results.find((r) => r.name.startsWith('bare Fastify'));
 console.log(
-  `CPU per request, gateway ÷ bare Fastify: ${(cpu(ours) / cpu(bare)).toFixed(2)} (flag, forwarding headers, metrics and access log together)`,
+  `CPU per request, gateway ÷ bare Fastify: ${(cpu(ours) / cpu(results.get('bare'))).toFixed(2)} (flag, forwarding headers, metrics, hop-by-hop handling)`,
 );
+if (cpus().length >= 2 && HEAD_TO_HEAD_ROUNDS > 0) {
+  console.log(
+    `\nhead to head on one shared core (${HEAD_TO_HEAD_ROUNDS} rounds, median; gateway req/s ÷ other req/s):`,
+  );
+  for (const [label, launchOther] of [
+    ['bare Fastify, hard-coded %        ', launchBare],
+    [
+      'bare Fastify, hop-by-hop dropped  ',
+      (port, pin, env) => launchBare(port, pin, { ...env, HOP_BY_HOP: 'drop' }),
+    ],
+  ]) {
+    const { median, ratios } = await headToHead(launchOther);
+    console.log(
+      `  vs ${label} ${median.toFixed(2)} x  (rounds: ${ratios.map((r) => r.toFixed(2)).join(', ')})`,
+    );
+  }
+}
 process.exit(0);
