@@ -5,6 +5,8 @@
 //	validate kustomize DIR     prints `kustomize build DIR` (what `kubectl apply -k DIR` applies).
 //	validate k8s FILE...       strictly decodes every document of multi-document YAML files into the typed
 //	                           Kubernetes API objects: unknown or duplicate fields and wrong types fail.
+//	validate metrics FILE      parses a Prometheus text exposition (expfmt, as Prometheus tooling does) and
+//	                           checks that histogram buckets are cumulative and end at the count.
 //
 // Exit status 1 with one line per problem; 0 prints one line per checked object.
 package main
@@ -28,7 +30,7 @@ import (
 
 func main() {
 	if len(os.Args) < 3 {
-		fmt.Fprintln(os.Stderr, "usage: validate compose FILE | validate k8s FILE...")
+		fmt.Fprintln(os.Stderr, "usage: validate compose FILE | kustomize DIR | k8s FILE... | metrics FILE")
 		os.Exit(2)
 	}
 	var err error
@@ -39,6 +41,8 @@ func main() {
 		err = buildKustomization(os.Args[2])
 	case "k8s":
 		err = checkKubernetes(os.Args[2:])
+	case "metrics":
+		err = checkMetrics(os.Args[2])
 	default:
 		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
 	}
