@@ -7,7 +7,7 @@ export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
 /**
  * Requests and latency of one route and upstream, counted in plain numbers. prom-client's observe()
  * hashes the labels and finds buckets through number-keyed objects on every call; on the proxy's hot
- * path that cost 6-15 % of the gateway's throughput (bench/gateway), so requests are counted here and
+ * path that cost 6-16 % of the gateway's throughput (bench/gateway), so requests are counted here and
  * rendered in the Prometheus text format when /metrics is scraped.
  */
 class Traffic {
