@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import type { FlagSnapshot } from './flag-store.js';
 import { createMetrics } from './metrics.js';
 
 const flags = {
   names: () => ['movies'],
-  get: () => ({ enabled: true, percent: 20 }),
+  get: (): FlagSnapshot => ({ enabled: true, percent: 20, source: 'redis' }),
   isConnected: () => true,
 };
 
