@@ -20,15 +20,20 @@ export interface Upstream {
   url: string;
   server: Server;
   hits: Map<string, number>;
+  /** Sends the second half of every `/drip` response held so far. */
+  releaseDrips(): void;
   close(): Promise<void>;
 }
 
 /**
  * A real HTTP upstream on a free port that echoes what it received. `/slow?ms=N` answers after N ms,
- * `/reset` destroys the socket without answering, `/busy` answers 503; `hits` counts requests by path.
+ * `/reset` destroys the socket without answering, `/busy` answers 503, `/truncate` announces 1000 bytes
+ * and dies after 500, `/drip` sends half of a 64 KiB body and the rest on `releaseDrips()`; `hits` counts
+ * requests by path.
  */
 export async function startUpstream(name: string): Promise<Upstream> {
   const hits = new Map<string, number>();
+  const heldDrips: Array<() => void> = [];
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     hits.set(path, (hits.get(path) ?? 0) + 1);
@@ -38,6 +43,17 @@ export async function startUpstream(name: string): Promise<Upstream> {
       const url = new URL(req.url ?? '/', 'http://x');
       if (url.pathname.endsWith('/reset')) {
         req.socket.destroy();
+        return;
+      }
+      if (url.pathname.endsWith('/truncate')) {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': 1000 });
+        res.write('x'.repeat(500), () => req.socket.destroy());
+        return;
+      }
+      if (url.pathname.endsWith('/drip')) {
+        res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': 65_536 });
+        res.write(Buffer.alloc(32_768, 'a'));
+        heldDrips.push(() => res.end(Buffer.alloc(32_768, 'b')));
         return;
       }
       if (url.pathname.endsWith('/busy')) {
@@ -66,6 +82,9 @@ export async function startUpstream(name: string): Promise<Upstream> {
     hits,
     url: `http://127.0.0.1:${port}`,
     server,
+    releaseDrips: () => {
+      for (const release of heldDrips.splice(0)) release();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

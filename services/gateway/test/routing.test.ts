@@ -96,6 +96,31 @@ describe('routing through real upstreams', () => {
     }
   });
 
+  it('sends a small response whole, with the upstream headers and the right length', async () => {
+    const res = await app.inject({ url: '/api/users?id=1' });
+    expect(res.headers['content-type']).toBe('application/json');
+    expect(Number(res.headers['content-length'])).toBe(res.rawPayload.length);
+    expect(res.json<Echo>()).toMatchObject({ upstream: 'monolith', url: '/api/users?id=1' });
+    const head = await app.inject({ method: 'HEAD', url: '/api/users?id=1' });
+    expect(head.statusCode).toBe(200);
+    expect(head.rawPayload.length).toBe(0);
+  });
+
+  it('streams a large response: its first half arrives before the upstream sends the rest', async () => {
+    const address = await app.listen({ port: 0, host: '127.0.0.1' });
+    const res = await fetch(`${address}/api/users/drip`);
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let received = 0;
+    // Only the first half exists until releaseDrips(): a gateway that buffered it would never get here.
+    while (received < 32_768) received += (await reader.read()).value?.length ?? 0;
+    expect(received).toBe(32_768);
+    monolith.releaseDrips();
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+      received += chunk.value.length;
+    expect(received).toBe(65_536);
+  });
+
   it('generates a request id when the caller sends none', async () => {
     const echo = (await app.inject({ url: '/api/users' })).json<Echo>();
     expect(echo.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
@@ -229,6 +254,13 @@ describe('upstream failures', () => {
   it('answers 502 when the upstream resets the connection', async () => {
     const res = await app.inject({ url: '/api/users/reset' });
     expect(res.statusCode).toBe(502);
+    expect(res.json()).toEqual({ error: 'upstream monolith is unavailable' });
+  });
+
+  it('answers 502 JSON, not a truncated 200, when the upstream dies in the middle of a small body', async () => {
+    const res = await app.inject({ url: '/api/users/truncate' });
+    expect(res.statusCode).toBe(502);
+    expect(res.headers['x-upstream']).toBe('monolith');
     expect(res.json()).toEqual({ error: 'upstream monolith is unavailable' });
   });
 
