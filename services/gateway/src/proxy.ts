@@ -149,46 +149,9 @@ function proxyOptions(
     return rewritten;
   };
 
-  const fail = (reply: AnyReply, error: UpstreamError) => {
-    const code = error.cause?.code ?? error.code ?? '';
-    const upstream = reply.request.upstreamName;
-    const timedOut = TIMED_OUT.has(code);
-    reply.request.log.warn({ err: error, upstream, code }, 'upstream request failed');
-    reply
-      .code(timedOut ? 504 : 502)
-      .header('x-upstream', upstream)
-      .send({ error: timedOut ? `upstream ${upstream} timed out` : `upstream ${upstream} is unavailable` });
-  };
-
-  // Piping a small body through a stream cost the gateway about a fifth of its throughput (bench/gateway),
-  // so small bodies are read whole first. An upstream that dies mid-body then gets a clean 502, not a
-  // truncated 200. HEAD, 204 and 304 have no body; without a content type Fastify would label a Buffer
-  // application/octet-stream, so those stream too.
-  const onResponse = (request: AnyRequest, reply: AnyReply, res: { stream: Readable }) => {
-    const length = Number(reply.getHeader('content-length'));
-    if (
-      !(length <= BUFFERED_RESPONSE_LIMIT) ||
-      request.method === 'HEAD' ||
-      reply.statusCode === 204 ||
-      reply.statusCode === 304 ||
-      reply.getHeader('content-type') === undefined
-    ) {
-      reply.send(res.stream);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    res.stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-    res.stream.on('end', () => reply.send(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
-    res.stream.on('error', (error: UpstreamError) => {
-      // Nothing was sent yet: drop the upstream's headers and answer like any other upstream failure.
-      for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
-      fail(reply, error);
-    });
-  };
-
   const replyOptions: ReplyOptions = {
     getUpstream: pickUpstream,
-    onResponse,
+    onResponse: sendResponse,
     rewriteRequestHeaders,
     rewriteHeaders,
     // reply-from retries GETs answered 503 up to 10 times by default: more load on a struggling service.
@@ -225,4 +188,42 @@ function proxyOptions(
     disableRequestLogging: true,
     replyOptions,
   };
+}
+
+// Piping a small body through a stream cost the gateway about a fifth of its throughput (bench/gateway),
+// so small bodies are read whole first. An upstream that dies mid-body then gets a clean 502, not a
+// truncated 200. HEAD, 204 and 304 have no body; without a content type Fastify would label a Buffer
+// application/octet-stream, so those stream too.
+function sendResponse(request: AnyRequest, reply: AnyReply, res: { stream: Readable }): void {
+  const length = Number(reply.getHeader('content-length'));
+  if (
+    !(length <= BUFFERED_RESPONSE_LIMIT) ||
+    request.method === 'HEAD' ||
+    reply.statusCode === 204 ||
+    reply.statusCode === 304 ||
+    reply.getHeader('content-type') === undefined
+  ) {
+    reply.send(res.stream);
+    return;
+  }
+  const chunks: Buffer[] = [];
+  res.stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+  res.stream.on('end', () => reply.send(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+  res.stream.on('error', (error: UpstreamError) => {
+    // Nothing was sent yet: drop the upstream's headers and answer like any other upstream failure.
+    for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
+    fail(reply, error);
+  });
+}
+
+/** Answers 502, or 504 when the upstream timed out, with a JSON error naming the upstream. */
+function fail(reply: AnyReply, error: UpstreamError): void {
+  const code = error.cause?.code ?? error.code ?? '';
+  const upstream = reply.request.upstreamName;
+  const timedOut = TIMED_OUT.has(code);
+  reply.request.log.warn({ err: error, upstream, code }, 'upstream request failed');
+  reply
+    .code(timedOut ? 504 : 502)
+    .header('x-upstream', upstream)
+    .send({ error: timedOut ? `upstream ${upstream} timed out` : `upstream ${upstream} is unavailable` });
 }
