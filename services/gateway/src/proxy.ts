@@ -120,20 +120,6 @@ function proxyOptions(
     return urls[name]!;
   };
 
-  // Hot path. The headers go into a fresh object rather than onto the copy reply-from made: adding
-  // properties to that copy gives every request its own hidden class in V8, which made each added header
-  // cost about 5 µs of CPU downstream (measured with bench/gateway; a fresh literal shares its shapes).
-  const rewriteRequestHeaders = (request: AnyRequest, headers: IncomingHttpHeaders) => {
-    const forwarded: IncomingHttpHeaders = {};
-    for (const name in headers) if (!HOP_BY_HOP_REQUEST.has(name)) forwarded[name] = headers[name];
-    const forwardedFor = request.headers['x-forwarded-for'];
-    forwarded['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${request.ip}` : request.ip;
-    forwarded['x-forwarded-proto'] = request.protocol;
-    if (request.headers.host) forwarded['x-forwarded-host'] = request.headers.host;
-    forwarded['x-request-id'] = request.id;
-    return forwarded;
-  };
-
   // The upstream's headers are copied into the reply one by one, so copying only the end-to-end ones into
   // a fresh object costs no more, and keeps the object fast where `delete` would not (every Node upstream
   // sends `connection` and `keep-alive`).
@@ -188,6 +174,20 @@ function proxyOptions(
     disableRequestLogging: true,
     replyOptions,
   };
+}
+
+// Hot path. The headers go into a fresh object rather than onto the copy reply-from made: adding
+// properties to that copy gives every request its own hidden class in V8, which made each added header
+// cost about 5 µs of CPU downstream (measured with bench/gateway; a fresh literal shares its shapes).
+function rewriteRequestHeaders(request: AnyRequest, headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  const forwarded: IncomingHttpHeaders = {};
+  for (const name in headers) if (!HOP_BY_HOP_REQUEST.has(name)) forwarded[name] = headers[name];
+  const forwardedFor = request.headers['x-forwarded-for'];
+  forwarded['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${request.ip}` : request.ip;
+  forwarded['x-forwarded-proto'] = request.protocol;
+  if (request.headers.host) forwarded['x-forwarded-host'] = request.headers.host;
+  forwarded['x-request-id'] = request.id;
+  return forwarded;
 }
 
 // Piping a small body through a stream cost the gateway about a fifth of its throughput (bench/gateway),
