@@ -225,5 +225,6 @@ function fail(reply: AnyReply, error: UpstreamError): void {
   reply
     .code(timedOut ? 504 : 502)
     .header('x-upstream', upstream)
+    .header('x-request-id', reply.request.id)
     .send({ error: timedOut ? `upstream ${upstream} timed out` : `upstream ${upstream} is unavailable` });
 }

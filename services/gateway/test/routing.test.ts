@@ -258,9 +258,11 @@ describe('upstream failures', () => {
   });
 
   it('answers 502 JSON, not a truncated 200, when the upstream dies in the middle of a small body', async () => {
-    const res = await app.inject({ url: '/api/users/truncate' });
+    const res = await app.inject({ url: '/api/users/truncate', headers: { 'x-request-id': 'req-cut' } });
     expect(res.statusCode).toBe(502);
     expect(res.headers['x-upstream']).toBe('monolith');
+    expect(res.headers['x-request-id']).toBe('req-cut');
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(res.json()).toEqual({ error: 'upstream monolith is unavailable' });
   });
 
