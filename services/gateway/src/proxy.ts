@@ -195,6 +195,11 @@ function rewriteRequestHeaders(request: AnyRequest, headers: IncomingHttpHeaders
 // truncated 200. HEAD, 204 and 304 have no body; without a content type Fastify would label a Buffer
 // application/octet-stream, so those stream too.
 function sendResponse(request: AnyRequest, reply: AnyReply, res: { stream: Readable }): void {
+  if (reply.sent) {
+    // reply-from already answered 502 (the upstream sent an invalid status code): free the connection.
+    res.stream.destroy();
+    return;
+  }
   const length = Number(reply.getHeader('content-length'));
   if (
     !(length <= BUFFERED_RESPONSE_LIMIT) ||
@@ -207,21 +212,25 @@ function sendResponse(request: AnyRequest, reply: AnyReply, res: { stream: Reada
     return;
   }
   const chunks: Buffer[] = [];
+  // A client that leaves while the body is read must not keep the upstream connection busy.
+  reply.raw.once('close', () => res.stream.destroy());
   res.stream.on('data', (chunk: Buffer) => chunks.push(chunk));
   res.stream.on('end', () => reply.send(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
   res.stream.on('error', (error: UpstreamError) => {
-    // Nothing was sent yet: drop the upstream's headers and answer like any other upstream failure.
-    for (const name of Object.keys(reply.getHeaders())) reply.removeHeader(name);
-    fail(reply, error);
+    if (!reply.raw.destroyed) fail(reply, error);
   });
 }
 
-/** Answers 502, or 504 when the upstream timed out, with a JSON error naming the upstream. */
+/**
+ * Answers 502, or 504 when the upstream timed out, with a JSON error naming the upstream. Headers already
+ * copied from the upstream's answer are dropped; a drain's `Connection: close` stays.
+ */
 function fail(reply: AnyReply, error: UpstreamError): void {
   const code = error.cause?.code ?? error.code ?? '';
   const upstream = reply.request.upstreamName;
   const timedOut = TIMED_OUT.has(code);
   reply.request.log.warn({ err: error, upstream, code }, 'upstream request failed');
+  for (const name of Object.keys(reply.getHeaders())) if (name !== 'connection') reply.removeHeader(name);
   reply
     .code(timedOut ? 504 : 502)
     .header('x-upstream', upstream)
