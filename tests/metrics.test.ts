@@ -40,22 +40,33 @@ describe('/metrics of the running stack', () => {
     expect(output).toMatch(/process_cpu_seconds_total \(COUNTER, 1 series\) ok/);
   });
 
-  it('refuses a histogram whose buckets shrink, so the checks above can fail', () => {
-    const file = join(dir, 'broken.txt');
-    writeFileSync(
-      file,
+  it('refuses a histogram whose buckets shrink or lack +Inf, so the checks above can fail', () => {
+    const histogram = (buckets: string[]) => [
+      '# TYPE latency_seconds histogram',
+      ...buckets,
+      'latency_seconds_sum 1.5',
+      'latency_seconds_count 5',
+      '',
+    ];
+    for (const [buckets, problem] of [
       [
-        '# TYPE latency_seconds histogram',
-        'latency_seconds_bucket{le="0.1"} 5',
-        'latency_seconds_bucket{le="1"} 3',
-        'latency_seconds_bucket{le="+Inf"} 5',
-        'latency_seconds_sum 1.5',
-        'latency_seconds_count 5',
-        '',
-      ].join('\n'),
-    );
-    const result = run(tool('cinemaabyss-validate'), ['metrics', file]);
-    expect(result.status).toBe(1);
-    expect(result.stderr).toContain('bucket le=1 holds 3, fewer than the bucket below it (5)');
+        [
+          'latency_seconds_bucket{le="0.1"} 5',
+          'latency_seconds_bucket{le="1"} 3',
+          'latency_seconds_bucket{le="+Inf"} 5',
+        ],
+        'bucket le=1 holds 3, fewer than the bucket below it (5)',
+      ],
+      [
+        ['latency_seconds_bucket{le="0.1"} 2', 'latency_seconds_bucket{le="1"} 4'],
+        'the last bucket is not le="+Inf"',
+      ],
+    ] as const) {
+      const file = join(dir, 'broken.txt');
+      writeFileSync(file, histogram([...buckets]).join('\n'));
+      const result = run(tool('cinemaabyss-validate'), ['metrics', file]);
+      expect(result.status).toBe(1);
+      expect(result.stderr).toContain(problem);
+    }
   });
 });

@@ -14,7 +14,8 @@ import (
 )
 
 // checkMetrics parses a Prometheus text exposition with the parser Prometheus' own tooling uses, then checks
-// what the parser leaves to the writer: histogram buckets are cumulative and end at the sample count.
+// what the parser leaves to the writer: histogram bounds increase, end at +Inf, and their counts are
+// cumulative up to the sample count.
 func checkMetrics(file string) error {
 	content, err := os.ReadFile(file)
 	if err != nil {
@@ -44,19 +45,25 @@ func checkMetrics(file string) error {
 }
 
 func checkHistogram(histogram *dto.Histogram) error {
-	previous := uint64(0)
-	for _, bucket := range histogram.GetBucket() {
-		if bucket.GetCumulativeCount() < previous {
-			return fmt.Errorf("bucket le=%g holds %d, fewer than the bucket below it (%d)",
-				bucket.GetUpperBound(), bucket.GetCumulativeCount(), previous)
+	buckets := histogram.GetBucket()
+	if len(buckets) == 0 || !math.IsInf(buckets[len(buckets)-1].GetUpperBound(), 1) {
+		return errors.New(`the last bucket is not le="+Inf"`)
+	}
+	for i, bucket := range buckets {
+		if i == 0 {
+			continue
 		}
-		previous = bucket.GetCumulativeCount()
-		if math.IsInf(bucket.GetUpperBound(), 1) && previous != histogram.GetSampleCount() {
-			return fmt.Errorf("bucket le=+Inf holds %d but the count is %d", previous, histogram.GetSampleCount())
+		below := buckets[i-1]
+		if bucket.GetUpperBound() <= below.GetUpperBound() {
+			return fmt.Errorf("bucket le=%g follows le=%g: bounds must increase", bucket.GetUpperBound(), below.GetUpperBound())
+		}
+		if bucket.GetCumulativeCount() < below.GetCumulativeCount() {
+			return fmt.Errorf("bucket le=%g holds %d, fewer than the bucket below it (%d)",
+				bucket.GetUpperBound(), bucket.GetCumulativeCount(), below.GetCumulativeCount())
 		}
 	}
-	if previous > histogram.GetSampleCount() {
-		return fmt.Errorf("buckets hold %d but the count is %d", previous, histogram.GetSampleCount())
+	if last := buckets[len(buckets)-1].GetCumulativeCount(); last != histogram.GetSampleCount() {
+		return fmt.Errorf(`bucket le="+Inf" holds %d but the count is %d`, last, histogram.GetSampleCount())
 	}
 	return nil
 }
