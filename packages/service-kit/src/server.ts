@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 import { ConfigError, loadConfig } from './config.js';
+import type { ServiceOptions } from './options.js';
 
 /**
  * A start-up failure that is the operator's to fix (a dependency that never came up, say): the process
@@ -72,6 +73,11 @@ interface ServiceConfig {
 export interface Lifecycle {
   /** True from SIGTERM on: readiness endpoints answer 503 so traffic drains away first. */
   isShuttingDown: () => boolean;
+}
+
+/** What every service's `buildApp` takes besides its config: tests leave the lifecycle out, or pass a logger. */
+export interface AppDeps extends Partial<Lifecycle> {
+  logger?: ServiceOptions['logger'];
 }
 
 /**

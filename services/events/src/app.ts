@@ -1,4 +1,4 @@
-import { errorHandling, fastifyOptions } from '@cinemaabyss/service-kit';
+import { type AppDeps, errorHandling, fastifyOptions } from '@cinemaabyss/service-kit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { type EventType, eventTypes, topicsFromConfig } from './events.js';
@@ -7,12 +7,6 @@ import { createMetrics } from './metrics.js';
 import { createProcessor } from './processor.js';
 import { RecentEvents } from './recent.js';
 import { eventRoutes } from './routes.js';
-
-export interface AppDeps {
-  /** Turns true on SIGTERM so /ready fails before the server stops accepting requests. */
-  isShuttingDown?: () => boolean;
-  logger?: Parameters<typeof fastifyOptions>[0]['logger'];
-}
 
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify(fastifyOptions({ logLevel: config.LOG_LEVEL, logger: deps.logger }));

@@ -1,4 +1,4 @@
-import { errorHandling, fastifyOptions } from '@cinemaabyss/service-kit';
+import { type AppDeps, errorHandling, fastifyOptions } from '@cinemaabyss/service-kit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Agent } from 'undici';
 import { AccessLog } from './access-log.js';
@@ -9,15 +9,12 @@ import { createMetrics } from './metrics.js';
 import { registerProxies } from './proxy.js';
 import { type RouteTable, routeTableFromConfig } from './routes.js';
 
-export interface AppDeps {
+export interface GatewayDeps extends AppDeps {
   /** Defaults to the table built from the config; tests pass their own upstreams. */
   routeTable?: RouteTable;
-  /** Turns true on SIGTERM so /ready fails before the server stops accepting requests. */
-  isShuttingDown?: () => boolean;
-  logger?: Parameters<typeof fastifyOptions>[0]['logger'];
 }
 
-export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
+export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<FastifyInstance> {
   const table = deps.routeTable ?? routeTableFromConfig(config);
   const app = Fastify({
     ...fastifyOptions({ logLevel: config.LOG_LEVEL, logger: deps.logger }),

@@ -1,6 +1,6 @@
 import { movieRoutes } from '@cinemaabyss/catalog';
 import { serviceDatabase } from '@cinemaabyss/postgres';
-import { errorHandling, fastifyOptions, type ServiceOptions } from '@cinemaabyss/service-kit';
+import { type AppDeps, errorHandling, fastifyOptions } from '@cinemaabyss/service-kit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { paymentRoutes } from './payments.js';
@@ -8,14 +8,8 @@ import { migrateSchema } from './schema.js';
 import { subscriptionRoutes } from './subscriptions.js';
 import { userRoutes } from './users.js';
 
-export interface Deps {
-  logger?: ServiceOptions['logger'];
-  /** True once SIGTERM arrived: readiness fails so traffic drains before the server closes. */
-  isShuttingDown?: () => boolean;
-}
-
 /** The legacy monolith: users, movies, payments and subscriptions on PostgreSQL. Never listens. */
-export async function buildApp(config: Config, deps: Deps = {}): Promise<FastifyInstance> {
+export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify(fastifyOptions({ logLevel: config.LOG_LEVEL, logger: deps.logger }));
   await app.register(errorHandling);
   const db = serviceDatabase(app, {
