@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { Kafka, logLevel } from 'kafkajs';
 import { buildApp } from '../src/app.js';
 import { type Config, configSchema } from '../src/config.js';
+import type { ProcessedEvent } from '../src/recent.js';
 
 export const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
 
@@ -120,20 +121,9 @@ export async function messageCounts(kafka: Kafka, topics: string[]): Promise<Rec
   }
 }
 
-export interface RecentEvent {
-  id: string;
-  type: string;
-  payload: Record<string, unknown>;
-  topic: string;
-  partition: number;
-  offset: string;
-  processed_at: string;
-  produce_to_consume_ms: number;
-}
-
 export async function recentIds(app: FastifyInstance, limit: number): Promise<Set<string>> {
   const res = await app.inject(`/api/events/recent?limit=${limit}`);
-  return new Set((res.json().events as RecentEvent[]).map((event) => event.id));
+  return new Set((res.json().events as ProcessedEvent[]).map((event) => event.id));
 }
 
 export const samples = {

@@ -1,10 +1,10 @@
 import { assertMatchesResponse } from '@cinemaabyss/contract';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProcessedEvent } from '../src/recent.js';
 import {
   kafkaClient,
   messageCounts,
-  type RecentEvent,
   recentIds,
   samples,
   startApp,
@@ -52,7 +52,7 @@ describe('events service round trip through Kafka', () => {
 
       const seen = await waitFor(`event ${body.event.id} in /recent`, async () => {
         const recent = await service.app.inject(`/api/events/recent?type=${type}&limit=50`);
-        return (recent.json().events as RecentEvent[]).find((event) => event.id === body.event.id);
+        return (recent.json().events as ProcessedEvent[]).find((event) => event.id === body.event.id);
       });
       const topic = service.config[`${type.toUpperCase()}_EVENTS_TOPIC` as 'MOVIE_EVENTS_TOPIC'];
       expect(seen).toMatchObject({
@@ -238,7 +238,8 @@ describe('events service round trip through Kafka', () => {
     expect(missing).toEqual([]);
 
     // Publishes are batched: every 201 must still name the exact partition and offset its event got.
-    const recent = (await service.app.inject('/api/events/recent?limit=3000')).json().events as RecentEvent[];
+    const recent = (await service.app.inject('/api/events/recent?limit=3000')).json()
+      .events as ProcessedEvent[];
     const consumedAt = new Map(recent.map((event) => [event.id, `${event.partition}:${event.offset}`]));
     const mismatched = responses
       .map((res) => res.json())
@@ -253,7 +254,7 @@ describe('events service round trip through Kafka', () => {
   }, 90_000);
 
   it('lists recent events newest first and validates its query', async () => {
-    const events = (await service.app.inject('/api/events/recent?limit=5')).json().events as RecentEvent[];
+    const events = (await service.app.inject('/api/events/recent?limit=5')).json().events as ProcessedEvent[];
     expect(events).toHaveLength(5);
     const times = events.map((event) => event.processed_at);
     expect([...times].sort().reverse()).toEqual(times);
