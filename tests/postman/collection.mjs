@@ -286,6 +286,38 @@ const existingUserPre = `if (!pm.collectionVariables.get('username')) {
   }, (err, res) => console.log('created ' + user.username + ': ' + (err ? err.message : res.code)));
 }`;
 
+/**
+ * The GETs that find what the POST before them created (its id in `<noun>_id`): in the list, by id with
+ * `check` on the body, and as the new user's only one. `item` names the list element in the test code.
+ */
+function findCreated(s, who, base, { path, noun, schema, item, check }) {
+  const createdId = `Number(pm.collectionVariables.get('${noun}_id'))`;
+  return [
+    request(who, `GET ${path}`, {
+      url: `${base}${path}`,
+      test: `${jsonOk(s, 200, `${schema}s`)}
+pm.test(\`\${where} includes the created ${noun}\`, () =>
+  pm.expect(body.map((${item}) => ${item}.id)).to.include(${createdId}));`,
+    }),
+    request(who, `GET ${path}?id=<new ${noun}>`, {
+      url: `${base}${path}?id={{${noun}_id}}`,
+      test: `${jsonOk(s, 200, schema)}
+pm.test(\`\${where} returns the created ${noun}\`, () => {
+  pm.expect(body.id).to.equal(${createdId});
+  ${check}
+});`,
+    }),
+    request(who, `GET ${path}?user_id=<new user>`, {
+      url: `${base}${path}?user_id={{user_id}}`,
+      test: `${jsonOk(s, 200, `${schema}s`)}
+pm.test(\`\${where} returns exactly the new user's one ${noun}\`, () => {
+  pm.expect(body.map((${item}) => ${item}.id)).to.eql([${createdId}]);
+  pm.expect(body[0].user_id).to.equal(Number(pm.collectionVariables.get('user_id')));
+});`,
+    }),
+  ];
+}
+
 function monolithFolder(s) {
   const who = 'monolith';
   const base = '{{monolith_url}}';
@@ -367,27 +399,12 @@ pm.test(\`\${where} echoes user_id and amount, timestamp is ISO 8601\`, () => {
 });
 if (body && Number.isInteger(body.id)) pm.collectionVariables.set('payment_id', String(body.id));`,
       }),
-      request(who, 'GET /api/payments', {
-        url: `${base}/api/payments`,
-        test: `${jsonOk(s, 200, 'Payments')}
-pm.test(\`\${where} includes the created payment\`, () =>
-  pm.expect(body.map((p) => p.id)).to.include(Number(pm.collectionVariables.get('payment_id'))));`,
-      }),
-      request(who, 'GET /api/payments?id=<new payment>', {
-        url: `${base}/api/payments?id={{payment_id}}`,
-        test: `${jsonOk(s, 200, 'Payment')}
-pm.test(\`\${where} returns the created payment\`, () => {
-  pm.expect(body.id).to.equal(Number(pm.collectionVariables.get('payment_id')));
-  pm.expect(body.amount).to.equal(12.34);
-});`,
-      }),
-      request(who, 'GET /api/payments?user_id=<new user>', {
-        url: `${base}/api/payments?user_id={{user_id}}`,
-        test: `${jsonOk(s, 200, 'Payments')}
-pm.test(\`\${where} returns exactly the new user's one payment\`, () => {
-  pm.expect(body.map((p) => p.id)).to.eql([Number(pm.collectionVariables.get('payment_id'))]);
-  pm.expect(body[0].user_id).to.equal(Number(pm.collectionVariables.get('user_id')));
-});`,
+      ...findCreated(s, who, base, {
+        path: '/api/payments',
+        noun: 'payment',
+        schema: 'Payment',
+        item: 'p',
+        check: 'pm.expect(body.amount).to.equal(12.34);',
       }),
       request(who, 'POST /api/subscriptions', {
         method: 'POST',
@@ -407,27 +424,12 @@ pm.test(\`\${where} echoes user_id, plan_type and the dates (same instants)\`, (
 });
 if (body && Number.isInteger(body.id)) pm.collectionVariables.set('subscription_id', String(body.id));`,
       }),
-      request(who, 'GET /api/subscriptions', {
-        url: `${base}/api/subscriptions`,
-        test: `${jsonOk(s, 200, 'Subscriptions')}
-pm.test(\`\${where} includes the created subscription\`, () =>
-  pm.expect(body.map((x) => x.id)).to.include(Number(pm.collectionVariables.get('subscription_id'))));`,
-      }),
-      request(who, 'GET /api/subscriptions?id=<new subscription>', {
-        url: `${base}/api/subscriptions?id={{subscription_id}}`,
-        test: `${jsonOk(s, 200, 'Subscription')}
-pm.test(\`\${where} returns the created subscription\`, () => {
-  pm.expect(body.id).to.equal(Number(pm.collectionVariables.get('subscription_id')));
-  pm.expect(body.plan_type).to.equal('premium');
-});`,
-      }),
-      request(who, 'GET /api/subscriptions?user_id=<new user>', {
-        url: `${base}/api/subscriptions?user_id={{user_id}}`,
-        test: `${jsonOk(s, 200, 'Subscriptions')}
-pm.test(\`\${where} returns exactly the new user's one subscription\`, () => {
-  pm.expect(body.map((x) => x.id)).to.eql([Number(pm.collectionVariables.get('subscription_id'))]);
-  pm.expect(body[0].user_id).to.equal(Number(pm.collectionVariables.get('user_id')));
-});`,
+      ...findCreated(s, who, base, {
+        path: '/api/subscriptions',
+        noun: 'subscription',
+        schema: 'Subscription',
+        item: 'x',
+        check: "pm.expect(body.plan_type).to.equal('premium');",
       }),
     ],
     { direct: true },
