@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path';
 import { envBoolean, envPort, logLevel } from '@cinemaabyss/service-kit';
 import { z } from 'zod';
 
@@ -27,6 +28,14 @@ export const configSchema = z.object({
   ADMIN_TOKEN: z.preprocess(
     (value) => (value === '' ? undefined : value),
     z.string().min(16, 'must be at least 16 characters').optional(),
+  ),
+  /**
+   * Where the gateway keeps the last flag values it read from Redis, to route on them when it starts while
+   * Redis is down (docs/gateway.md); unset (or empty): no snapshot file.
+   */
+  FLAG_SNAPSHOT_FILE: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z.string().refine(isAbsolute, 'must be an absolute file path').optional(),
   ),
   LOG_LEVEL: logLevel,
   /**
