@@ -15,8 +15,11 @@ const TOKEN = 'flag-restore-test-admin-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
 const RESTORED_BY = `restored by gateway ${hostname()}`;
 
-/** Redis without persistence: every restart comes back empty, as after a failover to an empty replica. */
-describe('a flag Redis comes back without', () => {
+/**
+ * Redis without persistence: every restart comes back empty, as after a failover to an empty replica.
+ * Each step waits for its condition with its own deadline; the test timeout only bounds their sum.
+ */
+describe('a flag Redis comes back without', { timeout: 30_000 }, () => {
   let monolith: Upstream;
   let movies: Upstream;
   let dir: string;
