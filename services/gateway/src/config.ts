@@ -13,7 +13,7 @@ export const configSchema = z.object({
   MONOLITH_URL: serviceUrl.default('http://127.0.0.1:8080'),
   MOVIES_SERVICE_URL: serviceUrl.default('http://127.0.0.1:8081'),
   EVENTS_SERVICE_URL: serviceUrl.default('http://127.0.0.1:8082'),
-  /** Seed for the `movies` flag, used only when Redis holds none (see docs/gateway.md). */
+  /** Seed for the `movies` flag, used only while Redis holds none and this gateway never saw one (docs/gateway.md). */
   GRADUAL_MIGRATION: envBoolean.default(true),
   MOVIES_MIGRATION_PERCENT: z.coerce
     .number({ error: 'must be an integer from 0 to 100' })
