@@ -58,6 +58,20 @@ describe('.github/workflows', () => {
       expect(granted, `${file} job ${name}`).toEqual(allowed);
     }
   });
+
+  it('sets up Node 24, the LTS line the images and scripts/test-node24 run, wherever Node is set up', () => {
+    const versions = Object.values(workflows).flatMap((workflow) =>
+      Object.values<Manifest>(workflow.jobs).flatMap((job) =>
+        (job.steps as Manifest[])
+          .filter((step) => step.uses?.startsWith('actions/setup-node'))
+          .map((step) =>
+            String(step.with['node-version']).replace('${{ env.NODE_VERSION }}', workflow.env?.NODE_VERSION),
+          ),
+      ),
+    );
+    expect(versions.length).toBeGreaterThan(0);
+    expect(new Set(versions)).toEqual(new Set(['24']));
+  });
 });
 
 describe('ci.yml', () => {
