@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { type Manifest, pinnedKafkaVersion, repoRoot, run, tool } from './deploy/tools.js';
+import { endpoints, type Manifest, pinnedKafkaVersion, repoRoot, run, tool } from './deploy/tools.js';
 
 const dir = join(repoRoot, '.github/workflows');
 const files = readdirSync(dir).filter((file) => /\.ya?ml$/.test(file));
@@ -94,6 +94,9 @@ describe('ci.yml', () => {
       /tools\/install-go-tools\.sh[\s\S]*vitest run[\s\S]*node dist\/server\.js/,
     );
     expect(commands(test)).toContain('pnpm test:e2e');
+    // The services' ports and readiness paths come from their one source, never a copy in the workflow.
+    expect(commands(test)).toContain('require("./deploy/services.json")');
+    for (const { port } of Object.values(endpoints)) expect(commands(test)).not.toContain(String(port));
     const upload = test.steps.find((s: Manifest) => s.uses?.startsWith('actions/upload-artifact'));
     expect(upload.with.path).toBe('reports/');
     expect(upload.if).toContain('cancelled()');
