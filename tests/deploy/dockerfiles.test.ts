@@ -1,16 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from './tools.js';
+import { endpoints, repoRoot } from './tools.js';
 
-const services: Record<string, { port: number; health: string }> = {
-  monolith: { port: 8080, health: '/health' },
-  movies: { port: 8081, health: '/api/movies/health' },
-  events: { port: 8082, health: '/api/events/health' },
-  gateway: { port: 8000, health: '/health' },
-};
-
-describe.each(Object.entries(services))('services/%s/Dockerfile', (name, { port, health }) => {
+// Port and liveness path from deploy/services.json: the image's HEALTHCHECK restarts a hung process only.
+describe.each(Object.entries(endpoints))('services/%s/Dockerfile', (name, { port, liveness: health }) => {
   const text = readFileSync(join(repoRoot, `services/${name}/Dockerfile`), 'utf8');
   const stages = text.split(/^FROM /m).slice(1);
   const final = stages.at(-1) ?? '';
