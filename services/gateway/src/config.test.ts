@@ -13,7 +13,9 @@ describe('gateway configuration', () => {
 
   it('refuses a short admin token and a non-http upstream', () => {
     const load = () => loadConfig(configSchema, { ADMIN_TOKEN: 'short', MONOLITH_URL: 'ftp://x' });
-    expect(load).toThrow('ADMIN_TOKEN: must be at least 16 characters (got "short")');
+    expect(load).toThrow(
+      'ADMIN_TOKEN: must be at least 32 characters (e.g. openssl rand -hex 24) (got "short")',
+    );
     expect(load).toThrow('MONOLITH_URL: must be an http(s):// URL (got "ftp://x")');
   });
 
