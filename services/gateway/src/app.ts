@@ -4,6 +4,7 @@ import { Agent } from 'undici';
 import { AccessLog } from './access-log.js';
 import { adminRoutes } from './admin.js';
 import type { Config } from './config.js';
+import { continueUnlessTooLarge, edgeChecks } from './edge.js';
 import { FlagStore } from './flag-store.js';
 import { createMetrics } from './metrics.js';
 import { registerProxies } from './proxy.js';
@@ -17,11 +18,25 @@ export interface GatewayDeps extends AppDeps {
 export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<FastifyInstance> {
   const table = deps.routeTable ?? routeTableFromConfig(config);
   const app = Fastify({
-    ...fastifyOptions({ logLevel: config.LOG_LEVEL, logger: deps.logger }),
+    ...fastifyOptions({
+      logLevel: config.LOG_LEVEL,
+      logger: deps.logger,
+      clientTimeouts: {
+        headersMs: config.CLIENT_HEADERS_TIMEOUT_MS,
+        requestMs: config.CLIENT_REQUEST_TIMEOUT_MS,
+        keepAliveMs: config.CLIENT_KEEP_ALIVE_MS,
+      },
+    }),
     logController: new AccessLog(config.ACCESS_LOG),
     // Keep serving requests that arrive on open connections while draining instead of answering 503.
     return503OnClosing: false,
+    // A hop count as a function: Fastify's types accept none, proxy-addr counts hops this way too.
+    trustProxy: typeof config.TRUST_PROXY === 'number' ? trustHops(config.TRUST_PROXY) : config.TRUST_PROXY,
+    // For the bodies the gateway parses itself (admin); proxied ones are checked in edgeChecks.
+    bodyLimit: config.GATEWAY_MAX_BODY_BYTES,
   });
+  app.server.on('checkContinue', continueUnlessTooLarge(app.server, config.GATEWAY_MAX_BODY_BYTES));
+  app.addHook('onRequest', edgeChecks(config.GATEWAY_MAX_BODY_BYTES));
   await app.register(errorHandling);
 
   const flags = new FlagStore(config.REDIS_URL, table.flagSeeds, app.log, config.FLAG_SNAPSHOT_FILE);
@@ -29,6 +44,7 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
     keepAliveTimeout: config.UPSTREAM_KEEP_ALIVE_MS,
     keepAliveMaxTimeout: config.UPSTREAM_KEEP_ALIVE_MS,
     connect: { timeout: Math.min(config.UPSTREAM_TIMEOUT_MS, 5_000) },
+    connections: config.UPSTREAM_MAX_CONNECTIONS,
     // Set once here rather than per request through reply-from's `timeout` option.
     headersTimeout: config.UPSTREAM_TIMEOUT_MS,
     bodyTimeout: config.UPSTREAM_TIMEOUT_MS,
@@ -57,9 +73,7 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
     reply.type(metrics.contentType).send(await metrics.render()),
   );
 
-  if (config.ADMIN_TOKEN) {
-    await app.register(adminRoutes, { token: config.ADMIN_TOKEN, flags });
-  }
+  // Before the admin routes: they inherit the request decorations the proxies' metrics hook reads.
   await registerProxies(app, {
     table,
     flags,
@@ -67,5 +81,14 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
     agent,
     isShuttingDown: deps.isShuttingDown ?? (() => false),
   });
+  if (config.ADMIN_TOKEN) {
+    await app.register(adminRoutes, { token: config.ADMIN_TOKEN, flags, metrics });
+  }
   return app;
 }
+
+/** Trusts the nearest `hops` proxies: hop 0 is the socket's peer. */
+const trustHops =
+  (hops: number) =>
+  (_address: string, hop: number): boolean =>
+    hop < hops;

@@ -21,6 +21,10 @@ export const routeTableSchema = z
   .object({
     upstreams: z.record(name, z.url({ protocol: /^https?$/ })),
     routes: z.array(routeSchema).min(1),
+    /** Upstream paths the gateway does not expose (answered 404 like any unknown path), e.g. operator-only reads. */
+    internalPaths: z
+      .array(z.string().regex(/^\/[A-Za-z0-9/_-]*$/, 'must be a path like /api/events/recent'))
+      .default([]),
     /** Value each flag takes when Redis has none yet (and while Redis was never reachable). */
     flagSeeds: z.record(name, z.object({ enabled: z.boolean(), percent: z.number().int().min(0).max(100) })),
   })
@@ -65,6 +69,8 @@ export function routeTableFromConfig(config: Config): RouteTable {
       { prefix: '/api/events', upstream: 'events' },
       { prefix: '/api', upstream: 'monolith' },
     ],
+    // The latest processed events carry users' names, emails and payment details.
+    internalPaths: ['/api/events/recent'],
     flagSeeds: { movies: seed },
   });
 }
