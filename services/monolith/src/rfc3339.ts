@@ -75,3 +75,15 @@ export const instant = z.string({ error: message }).transform((text, context) =>
   }
   return parsed;
 });
+
+/**
+ * ISO 8601 at millisecond precision from PostgreSQL's exact epoch (`-62162035200.000001`). Read as epoch,
+ * because node-postgres misreads BC timestamps (1 BC is ISO year 0000, which the original accepted).
+ */
+export function epochToIso(epoch: string): string {
+  const [whole = '0', fraction = ''] = epoch.split('.');
+  const sign = whole.startsWith('-') ? -1n : 1n;
+  const micros = BigInt(whole) * 1_000_000n + sign * BigInt(fraction.padEnd(6, '0').slice(0, 6));
+  const millis = micros / 1000n - (micros % 1000n < 0n ? 1n : 0n); // floor: digits are cut, not rounded
+  return new Date(Number(millis)).toISOString();
+}

@@ -2,7 +2,7 @@ import { type Database, foreignKeyViolation, int4Id, pgText } from '@cinemaabyss
 import { HttpError, legacyObject, parseInput } from '@cinemaabyss/service-kit';
 import type { FastifyInstance } from 'fastify';
 import { byIdOrUser, byUserQuery } from './payments.js';
-import { instant, isBefore } from './rfc3339.js';
+import { epochToIso, instant, isBefore } from './rfc3339.js';
 
 export interface Subscription {
   id: number;
@@ -33,18 +33,6 @@ interface SubscriptionRow {
 
 export function toSubscription(row: SubscriptionRow): Subscription {
   return { ...row, start_date: epochToIso(row.start_date), end_date: epochToIso(row.end_date) };
-}
-
-/**
- * ISO 8601 at millisecond precision from PostgreSQL's exact epoch (`-62162035200.000001`). Read as epoch,
- * because node-postgres misreads BC timestamps (1 BC is ISO year 0000, which the original accepted).
- */
-export function epochToIso(epoch: string): string {
-  const [whole = '0', fraction = ''] = epoch.split('.');
-  const sign = whole.startsWith('-') ? -1n : 1n;
-  const micros = BigInt(whole) * 1_000_000n + sign * BigInt(fraction.padEnd(6, '0').slice(0, 6));
-  const millis = micros / 1000n - (micros % 1000n < 0n ? 1n : 0n); // floor: digits are cut, not rounded
-  return new Date(Number(millis)).toISOString();
 }
 
 const columns = `id, user_id, plan_type,
