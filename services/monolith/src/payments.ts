@@ -22,11 +22,13 @@ export const paymentInput = legacyObject({
     .max(MAX_AMOUNT, { error: `must be from -${MAX_AMOUNT} to ${MAX_AMOUNT}` }),
 });
 
-export const byUserQuery = z.object({ id: queryId, user_id: queryId });
+const idQuery = z.object({ id: queryId });
+const userQuery = z.object({ user_id: queryId });
 
-/** The parameters of a list query: `id` wins and `user_id` is ignored beside it, as in the original. */
-export function byIdOrUser({ id, user_id }: z.infer<typeof byUserQuery>): [number | null, number | null] {
-  return id === undefined ? [null, user_id ?? null] : [id, null];
+/** `?id=`, else `?user_id=`: beside an id, user_id is ignored (not even checked), as in the original. */
+export function parseListQuery(query: unknown): { id?: number; user_id?: number } {
+  const { id } = parseInput(idQuery, query, 'query');
+  return id === undefined ? parseInput(userQuery, query, 'query') : { id };
 }
 
 interface PaymentRow {
@@ -47,14 +49,13 @@ export function toPayment(row: PaymentRow): Payment {
 
 export async function paymentRoutes(app: FastifyInstance, { db }: { db: Database }) {
   app.get('/api/payments', async (request) => {
-    const query = parseInput(byUserQuery, request.query, 'query');
+    const { id, user_id } = parseListQuery(request.query);
     const { rows } = await db.query<PaymentRow>(
       `SELECT id, user_id, amount, paid_at FROM payments
         WHERE ($1::integer IS NULL OR id = $1) AND ($2::integer IS NULL OR user_id = $2)
         ORDER BY id`,
-      byIdOrUser(query),
+      [id ?? null, user_id ?? null],
     );
-    const { id } = query;
     if (id === undefined) return rows.map(toPayment);
     if (!rows[0]) throw new HttpError(404, `payment ${id} not found`);
     return toPayment(rows[0]);

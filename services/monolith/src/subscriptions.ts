@@ -1,7 +1,7 @@
 import { type Database, foreignKeyViolation, int4Id, pgText } from '@cinemaabyss/postgres';
 import { HttpError, legacyObject, parseInput } from '@cinemaabyss/service-kit';
 import type { FastifyInstance } from 'fastify';
-import { byIdOrUser, byUserQuery } from './payments.js';
+import { parseListQuery } from './payments.js';
 import { epochToIso, instant, isBefore } from './rfc3339.js';
 
 export interface Subscription {
@@ -40,14 +40,13 @@ const columns = `id, user_id, plan_type,
 
 export async function subscriptionRoutes(app: FastifyInstance, { db }: { db: Database }) {
   app.get('/api/subscriptions', async (request) => {
-    const query = parseInput(byUserQuery, request.query, 'query');
+    const { id, user_id } = parseListQuery(request.query);
     const { rows } = await db.query<SubscriptionRow>(
       `SELECT ${columns} FROM subscriptions
         WHERE ($1::integer IS NULL OR id = $1) AND ($2::integer IS NULL OR user_id = $2)
         ORDER BY id`,
-      byIdOrUser(query),
+      [id ?? null, user_id ?? null],
     );
-    const { id } = query;
     if (id === undefined) return rows.map(toSubscription);
     if (!rows[0]) throw new HttpError(404, `subscription ${id} not found`);
     return toSubscription(rows[0]);
