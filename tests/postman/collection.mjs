@@ -218,7 +218,11 @@ function rawJson(body) {
  * One request. `who` names the service under test in every assertion; `title` is the call as a person
  * reads it ("GET /api/users?id=<new user>").
  */
-function request(who, title, { method = 'GET', url, headers = [], body, raw, pre, test, description }) {
+function request(
+  who,
+  title,
+  { method = 'GET', url, headers = [], body, raw, pre, test, description, contentType = JSON_HEADER },
+) {
   const item = {
     name: title,
     event: [],
@@ -226,7 +230,7 @@ function request(who, title, { method = 'GET', url, headers = [], body, raw, pre
   };
   if (description) item.request.description = description;
   if (body !== undefined || raw !== undefined) {
-    item.request.header.push(JSON_HEADER);
+    item.request.header.push(contentType);
     item.request.body = {
       mode: 'raw',
       raw: raw ?? rawJson(body),
@@ -431,6 +435,29 @@ if (body && Number.isInteger(body.id)) pm.collectionVariables.set('subscription_
         item: 'x',
         check: "pm.expect(body.plan_type).to.equal('premium');",
       }),
+      request(
+        who,
+        'POST /api/subscriptions as the original system’s clients send it (curl -d, start = end)',
+        {
+          method: 'POST',
+          url: `${base}/api/subscriptions`,
+          // curl -d labels JSON as a form; the original's own collection sent one {{$isoTimestamp}} twice.
+          contentType: { key: 'Content-Type', value: 'application/x-www-form-urlencoded' },
+          pre: "pm.collectionVariables.set('legacy_instant', new Date().toISOString());",
+          body: {
+            user_id: num('user_id'),
+            plan_type: 'legacy',
+            start_date: '{{legacy_instant}}',
+            end_date: '{{legacy_instant}}',
+          },
+          test: `${jsonOk(s, 201, 'Subscription')}
+pm.test(\`\${where} stores a subscription that ends as it starts\`, () => {
+  const sent = Date.parse(pm.collectionVariables.get('legacy_instant'));
+  pm.expect(Date.parse(body.start_date), 'start_date ' + body.start_date).to.equal(sent);
+  pm.expect(Date.parse(body.end_date), 'end_date ' + body.end_date).to.equal(sent);
+});`,
+        },
+      ),
     ],
     { direct: true },
   );

@@ -1,4 +1,5 @@
 import { type Database, pgText, queryId } from '@cinemaabyss/postgres';
+import { legacyObject } from '@cinemaabyss/service-kit';
 import type pg from 'pg';
 import { z } from 'zod';
 
@@ -11,24 +12,31 @@ export interface Movie {
   rating: number;
 }
 
-export const movieInput = z.object({
-  title: pgText(200),
-  description: pgText(5000, { allowEmpty: true }),
+// Sizes are the original schema's columns: title varchar(255), description text, genre varchar(50).
+export const movieInput = legacyObject({
+  title: pgText(255),
+  // Without a description or rating (or with null) the original stored "" and 0; so do we.
+  description: pgText(Number.POSITIVE_INFINITY, { allowEmpty: true })
+    .nullish()
+    .transform((description) => description ?? ''),
   // Duplicates are dropped (keeping the first), so ["Drama", "Drama"] is one genre, not a key violation.
   genres: z
     .array(pgText(50), { error: 'must be an array of strings' })
-    .max(20, { error: 'must have at most 20 genres' })
-    .default([])
-    .transform((genres) => [...new Set(genres)]),
+    .nullish()
+    .transform((genres) => [...new Set(genres ?? [])]),
+  // The original's decimal(3, 1) column rounded before its 0..10 check, so it took 10.04 (as 10.0) and
+  // refused 10.05; the same edges are accepted here and kept inside 0..10.
   rating: z
     .number({ error: 'must be a number' })
-    .min(0, { error: 'must be between 0 and 10' })
-    .max(10, { error: 'must be between 0 and 10' }),
+    .gt(-0.05, { error: 'must be between 0 and 10' })
+    .lt(10.05, { error: 'must be between 0 and 10' })
+    .nullish()
+    .transform((rating) => Math.min(Math.max(rating ?? 0, 0), 10)),
 });
 
 export type MovieInput = z.infer<typeof movieInput>;
 
-export const movieQuery = z.object({ id: queryId.optional() });
+export const movieQuery = z.object({ id: queryId });
 
 // Genres are rows of their own (genres + movie_genres): a genre is named once, can be listed or renamed in
 // one place, and "movies of genre X" is an index lookup. `position` keeps each movie's genres in order.

@@ -1,4 +1,5 @@
 import { basename, join } from 'node:path';
+import { StartupError } from '@cinemaabyss/service-kit';
 import pg from 'pg';
 import Postgrator from 'postgrator';
 import type { Log } from './database.js';
@@ -8,7 +9,7 @@ export interface MigrateOptions {
   /** Folder of postgrator files: `001.do.create-tables.sql`, ... */
   directory: string;
   log: Log;
-  /** Schema the tables live in; tests use a throwaway one. */
+  /** Schema the tables live in; by default the connection's own (its search_path), usually `public`. */
   schema?: string;
 }
 
@@ -22,11 +23,13 @@ export async function migrate({
   databaseUrl,
   directory,
   log,
-  schema = 'public',
+  schema: givenSchema,
 }: MigrateOptions): Promise<string[]> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {
+    // The schema the service will read (DATABASE_URL may set search_path), so both see the same tables.
+    const schema = givenSchema ?? (await currentSchema(client));
     await client.query('SELECT pg_advisory_lock(hashtext($1))', [`cinemaabyss:migrations:${schema}`]);
     const postgrator = new Postgrator({
       migrationPattern: join(directory, '*.sql'),
@@ -48,4 +51,11 @@ export async function migrate({
     // Ending the session releases the advisory lock even if the migration failed half way.
     await client.end();
   }
+}
+
+async function currentSchema(client: pg.Client): Promise<string> {
+  const { rows } = await client.query<{ schema: string | null }>('SELECT current_schema() AS schema');
+  const schema = rows[0]?.schema;
+  if (!schema) throw new StartupError('the search_path of DATABASE_URL names no existing schema to migrate');
+  return schema;
 }

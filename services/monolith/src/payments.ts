@@ -1,5 +1,5 @@
 import { type Database, foreignKeyViolation, int4Id, queryId } from '@cinemaabyss/postgres';
-import { HttpError, parseInput } from '@cinemaabyss/service-kit';
+import { HttpError, legacyObject, parseInput } from '@cinemaabyss/service-kit';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 
@@ -12,19 +12,24 @@ export interface Payment {
 
 const MAX_AMOUNT = 9_999_999_999.99; // numeric(12, 2)
 
-export const paymentInput = z.object({
+// Any amount the column holds, as the original took it: 0, negative (a refund), more than 2 decimals (the
+// column rounds to cents, the original's did the same).
+export const paymentInput = legacyObject({
   user_id: int4Id,
   amount: z
     .number({ error: 'must be a number' })
-    .positive({ error: 'must be greater than 0' })
-    .max(MAX_AMOUNT, { error: `must be at most ${MAX_AMOUNT}` })
-    // Refuse what numeric(12, 2) would silently round; the tolerance absorbs binary float noise (0.1 + 0.2).
-    .refine((amount) => Math.abs(amount * 100 - Math.round(amount * 100)) < 1e-6, {
-      error: 'must have at most 2 decimal places',
-    }),
+    .min(-MAX_AMOUNT, { error: `must be from -${MAX_AMOUNT} to ${MAX_AMOUNT}` })
+    .max(MAX_AMOUNT, { error: `must be from -${MAX_AMOUNT} to ${MAX_AMOUNT}` }),
 });
 
-export const byUserQuery = z.object({ id: queryId.optional(), user_id: queryId.optional() });
+const idQuery = z.object({ id: queryId });
+const userQuery = z.object({ user_id: queryId });
+
+/** `?id=`, else `?user_id=`: beside an id, user_id is ignored (not even checked), as in the original. */
+export function parseListQuery(query: unknown): { id?: number; user_id?: number } {
+  const { id } = parseInput(idQuery, query, 'query');
+  return id === undefined ? parseInput(userQuery, query, 'query') : { id };
+}
 
 interface PaymentRow {
   id: number;
@@ -44,7 +49,7 @@ export function toPayment(row: PaymentRow): Payment {
 
 export async function paymentRoutes(app: FastifyInstance, { db }: { db: Database }) {
   app.get('/api/payments', async (request) => {
-    const { id, user_id } = parseInput(byUserQuery, request.query, 'query');
+    const { id, user_id } = parseListQuery(request.query);
     const { rows } = await db.query<PaymentRow>(
       `SELECT id, user_id, amount, paid_at FROM payments
         WHERE ($1::integer IS NULL OR id = $1) AND ($2::integer IS NULL OR user_id = $2)

@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { Log } from '@cinemaabyss/postgres';
+import { type Log, migrate } from '@cinemaabyss/postgres';
 import { loadConfig } from '@cinemaabyss/service-kit';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
+import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { type Config, configSchema } from '../src/config.js';
+import { migrationsDirectory } from '../src/schema.js';
 
 export const silentLog: Log = { info() {}, warn() {} };
 
@@ -25,6 +27,35 @@ export function useApp(): () => FastifyInstance {
     await app.ready();
   });
   afterAll(() => app?.close());
+  return () => {
+    if (!app) throw new Error('the app is built in beforeAll');
+    return app;
+  };
+}
+
+/**
+ * Like useApp, on a schema of its own (migrated and seeded, dropped after the file): for rows the shared
+ * tables must not keep, such as emails the contract's `format: email` would not match.
+ */
+export function useIsolatedApp(): () => FastifyInstance {
+  const { DATABASE_URL } = testConfig();
+  const schema = `isolated_${unique()}`;
+  const admin = new pg.Client({ connectionString: DATABASE_URL });
+  let app: FastifyInstance | undefined;
+  beforeAll(async () => {
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    await migrate({ databaseUrl: DATABASE_URL, directory: migrationsDirectory, log: silentLog, schema });
+    const url = new URL(DATABASE_URL);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    app = await buildApp(testConfig({ DATABASE_URL: url.href }));
+    await app.ready();
+  });
+  afterAll(async () => {
+    await app?.close();
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await admin.end();
+  });
   return () => {
     if (!app) throw new Error('the app is built in beforeAll');
     return app;

@@ -68,9 +68,12 @@ describe('/api/movies on the monolith', () => {
     [{ description: 'x', rating: 5 }, /body\.title/],
     [{ title: 't', description: 'x', rating: '5' }, /body\.rating: must be a number/],
     [{ title: 't', description: 'x', rating: 11 }, /body\.rating: must be between 0 and 10/],
+    [{ title: 't', description: 'x', rating: 10.05 }, /body\.rating: must be between 0 and 10/],
+    [{ title: '', description: 'x', rating: 5 }, /body\.title: must not be empty/],
+    [{ title: 'x'.repeat(256), description: 'x', rating: 5 }, /body\.title: must be at most 255/],
     [{ title: 't', description: 'x', rating: 5, genres: 'Drama' }, /body\.genres/],
     [{ title: 't', description: 'x', rating: 5, genres: [''] }, /body\.genres\.0: must not be empty/],
-    [{ title: 't', rating: 5 }, /body\.description/],
+    [{ title: 't', rating: 5, genres: ['x'.repeat(51)] }, /body\.genres\.0: must be at most 50/],
   ])('refuses the body %j with a 400 naming the field', async (body, message) => {
     const res = await call(app(), 'POST', '/api/movies', body);
     expect(res.statusCode).toBe(400);

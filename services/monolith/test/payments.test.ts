@@ -67,9 +67,9 @@ describe('/api/payments', () => {
     [{ amount: 5 }, /body\.user_id/],
     [{ user_id: 'one', amount: 5 }, /body\.user_id: must be a positive integer/],
     [{ user_id: 1, amount: '9.99' }, /body\.amount: must be a number/],
-    [{ user_id: 1, amount: -5 }, /body\.amount: must be greater than 0/],
-    [{ user_id: 1, amount: 9.999 }, /body\.amount: must have at most 2 decimal places/],
-    [{ user_id: 1, amount: 1e12 }, /body\.amount: must be at most/],
+    [{ user_id: 1, amount: null }, /body\.amount: must be a number/],
+    [{ user_id: 1, amount: 1e12 }, /body\.amount: must be from/],
+    [{ user_id: 1, amount: -1e12 }, /body\.amount: must be from/],
   ])('refuses the body %j with a 400 naming the field', async (body, message) => {
     const res = await call(app(), 'POST', '/api/payments', body);
     expect(res.statusCode).toBe(400);

@@ -1,6 +1,6 @@
 import { movieRoutes } from '@cinemaabyss/catalog';
 import { serviceDatabase } from '@cinemaabyss/postgres';
-import { type AppDeps, errorHandling, fastifyOptions } from '@cinemaabyss/service-kit';
+import { type AppDeps, errorHandling, fastifyOptions, legacyJsonBody } from '@cinemaabyss/service-kit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 
@@ -11,6 +11,8 @@ import type { Config } from './config.js';
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify(fastifyOptions({ logLevel: config.LOG_LEVEL, logger: deps.logger }));
   await app.register(errorHandling);
+  // Bodies are read as the original system read them, whatever their Content-Type says.
+  await app.register(legacyJsonBody);
   const db = serviceDatabase(app, {
     url: config.DATABASE_URL,
     connectAttempts: config.DB_CONNECT_ATTEMPTS,

@@ -70,10 +70,10 @@ describe('movies service', () => {
     const badBody = await app.inject({
       method: 'POST',
       url: '/api/movies',
-      payload: { title: 'x', rating: 5 },
+      payload: { description: 'no title', rating: 5 },
     });
     expect(badBody.statusCode).toBe(400);
-    expect(badBody.json().error).toMatch(/body\.description/);
+    expect(badBody.json().error).toMatch(/body\.title/);
   });
 
   it('answers every endpoint in the contract shapes', async () => {
