@@ -9,11 +9,11 @@ import type {
   RouteGenericInterface,
 } from 'fastify';
 import type { Agent } from 'undici';
-import { goesToNew } from './bucketing.js';
 import type { FlagStore } from './flag-store.js';
 import { effectivePercent } from './flags.js';
 import type { Metrics } from './metrics.js';
 import type { Route, RouteTable } from './routes.js';
+import { goesToNew } from './routing/bucketing.js';
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
-import { bucketOf } from '../src/bucketing.js';
 import { flagKey, HISTORY_LIMIT, historyKey } from '../src/flag-store.js';
+import { bucketOf } from '../src/routing/bucketing.js';
 import {
   ADMIN_TOKEN,
   REDIS_URL,
