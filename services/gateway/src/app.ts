@@ -24,7 +24,7 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
   });
   await app.register(errorHandling);
 
-  const flags = new FlagStore(config.REDIS_URL, table.flagSeeds, app.log);
+  const flags = new FlagStore(config.REDIS_URL, table.flagSeeds, app.log, config.FLAG_SNAPSHOT_FILE);
   const agent = new Agent({
     keepAliveTimeout: config.UPSTREAM_KEEP_ALIVE_MS,
     keepAliveMaxTimeout: config.UPSTREAM_KEEP_ALIVE_MS,

@@ -41,4 +41,14 @@ describe('gateway configuration', () => {
       'flag "users" has no seed',
     ]);
   });
+
+  it('takes an absolute FLAG_SNAPSHOT_FILE and refuses a relative one', () => {
+    expect(loadConfig(configSchema, { FLAG_SNAPSHOT_FILE: '/var/lib/gateway/flags.json' })).toMatchObject({
+      FLAG_SNAPSHOT_FILE: '/var/lib/gateway/flags.json',
+    });
+    expect(loadConfig(configSchema, { FLAG_SNAPSHOT_FILE: '' }).FLAG_SNAPSHOT_FILE).toBeUndefined();
+    expect(() => loadConfig(configSchema, { FLAG_SNAPSHOT_FILE: 'flags.json' })).toThrow(
+      'FLAG_SNAPSHOT_FILE: must be an absolute file path (got "flags.json")',
+    );
+  });
 });

@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path';
 import { envBoolean, envPort, logLevel } from '@cinemaabyss/service-kit';
 import { z } from 'zod';
 
@@ -12,7 +13,7 @@ export const configSchema = z.object({
   MONOLITH_URL: serviceUrl.default('http://127.0.0.1:8080'),
   MOVIES_SERVICE_URL: serviceUrl.default('http://127.0.0.1:8081'),
   EVENTS_SERVICE_URL: serviceUrl.default('http://127.0.0.1:8082'),
-  /** Seed for the `movies` flag, used only when Redis holds none (see docs/gateway.md). */
+  /** Seed for the `movies` flag, used only while Redis holds none and this gateway never saw one (docs/gateway.md). */
   GRADUAL_MIGRATION: envBoolean.default(true),
   MOVIES_MIGRATION_PERCENT: z.coerce
     .number({ error: 'must be an integer from 0 to 100' })
@@ -27,6 +28,14 @@ export const configSchema = z.object({
   ADMIN_TOKEN: z.preprocess(
     (value) => (value === '' ? undefined : value),
     z.string().min(16, 'must be at least 16 characters').optional(),
+  ),
+  /**
+   * Where the gateway keeps the last flag values it read from Redis, to route on them when it starts while
+   * Redis is down (docs/gateway.md); unset (or empty): no snapshot file.
+   */
+  FLAG_SNAPSHOT_FILE: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z.string().refine(isAbsolute, 'must be an absolute file path').optional(),
   ),
   LOG_LEVEL: logLevel,
   /**

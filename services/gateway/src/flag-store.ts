@@ -1,5 +1,7 @@
+import { hostname } from 'node:os';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
+import { type Flags, SnapshotFile } from './flag-snapshot.js';
 import { type FlagChange, type FlagValue, parseStoredFlag } from './flags.js';
 
 const FLAG_PREFIX = 'cinemaabyss:flag:';
@@ -18,22 +20,30 @@ export interface HistoryEntry {
   new: FlagValue;
 }
 
-export interface FlagSnapshot extends FlagValue {
-  /** `redis` once read from Redis, `seed` while only the env seed is known. */
-  source: 'redis' | 'seed';
+export interface FlagState extends FlagValue {
+  /**
+   * `redis` once read from Redis; before that `snapshot` when the snapshot file held the flag, else `seed`
+   * (the env seed).
+   */
+  source: 'redis' | 'snapshot' | 'seed';
 }
 
 export class FlagStoreUnavailableError extends Error {}
 const UNAVAILABLE =
   'flag store (Redis) is unreachable; nothing was changed, retry when /ready reports redis connected';
 
-// Creates the hash from the seed only when it does not exist, so a restart never overwrites a value
-// an operator set at runtime; returns what is stored either way.
-const SEED_OR_READ = `
-if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('HSET', KEYS[1], 'enabled', ARGV[1], 'percent', ARGV[2])
+// Writes the hash only when it does not exist, so nothing ever overwrites a value someone set, and
+// records the write in the history unless `by` is empty; returns { wrote 0/1, stored hash }.
+// ARGV: enabled, percent, at, by, history limit.
+const READ_OR_RESTORE = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return { 0, redis.call('HGETALL', KEYS[1]) } end
+redis.call('HSET', KEYS[1], 'enabled', ARGV[1], 'percent', ARGV[2])
+if ARGV[4] ~= '' then
+  local entry = { at = ARGV[3], by = ARGV[4], old = cjson.null, new = { enabled = ARGV[1], percent = ARGV[2] } }
+  redis.call('LPUSH', KEYS[2], cjson.encode(entry))
+  redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[5]) - 1)
 end
-return redis.call('HGETALL', KEYS[1])`;
+return { 1, redis.call('HGETALL', KEYS[1]) }`;
 
 // Applies a partial change and records it in the bounded history in one atomic step.
 // ARGV: enabled or '', percent or '', fallback enabled, fallback percent, at, by, history limit.
@@ -53,7 +63,7 @@ redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[7]) - 1)
 return entry`;
 
 interface FlagCommands {
-  seedOrRead(key: string, enabled: string, percent: string): Promise<string[]>;
+  readOrRestore(flagKey: string, historyKey: string, ...args: string[]): Promise<[number, string[]]>;
   updateFlag(flagKey: string, historyKey: string, ...args: string[]): Promise<string>;
 }
 
@@ -64,12 +74,15 @@ interface FlagCommands {
  * write from anywhere (admin API of any replica, redis-cli) pushes an invalidation and the flag is
  * re-read within a round trip. Reading a flag on the request path is a Map lookup.
  *
- * Redis down: the last known values (or the seeds) stay in force, requests never wait on Redis.
- * A lost connection also loses tracking (and any invalidation sent meanwhile), so every reconnect
- * re-enables tracking and re-reads every flag before the store reports itself in sync again.
+ * Redis down: the last known values stay in force (at start-up: the snapshot file's, else the seeds),
+ * requests never wait on Redis. A lost connection also loses tracking (and any invalidation sent
+ * meanwhile), so every reconnect re-enables tracking and re-reads every flag before the store reports
+ * itself in sync again. Redis back without a flag: see `readFlag`.
  */
 export class FlagStore {
-  private readonly values = new Map<string, FlagSnapshot>();
+  private readonly values = new Map<string, FlagState>();
+  private readonly snapshot: SnapshotFile | undefined;
+  private readonly restoredBy = `restored by gateway ${hostname()}`;
   private readonly data: Redis & FlagCommands;
   private readonly invalidations: Redis;
   private invalidationClientId: number | undefined;
@@ -80,10 +93,16 @@ export class FlagStore {
 
   constructor(
     redisUrl: string,
-    private readonly seeds: Record<string, FlagValue>,
+    seeds: Record<string, FlagValue>,
     private readonly log: FastifyBaseLogger,
+    snapshotFile?: string,
   ) {
-    for (const [name, seed] of Object.entries(seeds)) this.values.set(name, { ...seed, source: 'seed' });
+    this.snapshot = snapshotFile ? new SnapshotFile(snapshotFile, log) : undefined;
+    const saved = this.snapshot?.load() ?? {};
+    for (const [name, seed] of Object.entries(seeds)) {
+      const last = saved[name];
+      this.values.set(name, last ? { ...last, source: 'snapshot' } : { ...seed, source: 'seed' });
+    }
     const options = {
       // Fail fast instead of queueing: nothing on the request path may wait for Redis.
       enableOfflineQueue: false,
@@ -92,7 +111,7 @@ export class FlagStore {
       retryStrategy: (attempt: number) => Math.min(attempt * 100, 1_000),
     };
     this.data = new Redis(redisUrl, { ...options, connectionName: 'gateway-flags' }) as Redis & FlagCommands;
-    this.data.defineCommand('seedOrRead', { numberOfKeys: 1, lua: SEED_OR_READ });
+    this.data.defineCommand('readOrRestore', { numberOfKeys: 2, lua: READ_OR_RESTORE });
     this.data.defineCommand('updateFlag', { numberOfKeys: 2, lua: UPDATE });
     // Subscriptions are re-made by hand on reconnect: the CLIENT ID must be read before subscribing.
     this.invalidations = new Redis(redisUrl, {
@@ -111,7 +130,7 @@ export class FlagStore {
   }
 
   /** The value a request is decided on; synchronous and allocation-free. */
-  get(name: string): FlagSnapshot | undefined {
+  get(name: string): FlagState | undefined {
     return this.values.get(name);
   }
 
@@ -142,7 +161,7 @@ export class FlagStore {
     );
     const parsed = parseHistoryEntry(entry);
     // Our own invalidation follows within a round trip; applying it now makes the reply consistent.
-    this.values.set(name, { ...parsed.new, source: 'redis' });
+    this.set(name, parsed.new);
     return parsed;
   }
 
@@ -157,6 +176,7 @@ export class FlagStore {
     await Promise.allSettled([this.data.quit(), this.invalidations.quit()]);
     this.data.disconnect();
     this.invalidations.disconnect();
+    await this.snapshot?.flush();
   }
 
   private async command<T>(run: () => Promise<T>): Promise<T> {
@@ -209,10 +229,7 @@ export class FlagStore {
     try {
       await this.data.client('TRACKING', 'OFF');
       await this.data.client('TRACKING', 'ON', 'REDIRECT', String(redirect), 'BCAST', 'PREFIX', FLAG_PREFIX);
-      for (const [name, seed] of Object.entries(this.seeds)) {
-        const hash = await this.data.seedOrRead(flagKey(name), String(seed.enabled), String(seed.percent));
-        this.store(name, pairsToObject(hash));
-      }
+      for (const name of this.names()) await this.readFlag(name);
       if (!this.inSync)
         this.log.info({ flags: Object.fromEntries(this.values) }, 'flag store in sync with Redis');
       this.inSync = this.invalidationClientId === redirect && this.data.status === 'ready';
@@ -234,11 +251,38 @@ export class FlagStore {
 
   private async reread(name: string): Promise<void> {
     try {
-      this.store(name, await this.data.hgetall(flagKey(name)));
+      await this.readFlag(name);
     } catch (error) {
       // The reconnect path re-reads everything; nothing else to do here.
       this.log.warn({ err: error, flag: name }, 'could not re-read invalidated flag');
     }
+  }
+
+  /**
+   * Reads a flag. When its hash is missing (Redis restarted without persistence, failed over to an empty
+   * replica, the key was deleted) the same atomic step writes back the last value this gateway saw, in
+   * Redis or in its snapshot file, with a history entry; only a flag it never saw gets the env seed. Of
+   * replicas racing to do so, one writes and the others read its value back.
+   */
+  private async readFlag(name: string): Promise<void> {
+    const known = this.values.get(name)!;
+    const restore = known.source !== 'seed';
+    const [wrote, pairs] = await this.data.readOrRestore(
+      flagKey(name),
+      historyKey(name),
+      String(known.enabled),
+      String(known.percent),
+      new Date().toISOString(),
+      restore ? this.restoredBy : '',
+      String(HISTORY_LIMIT),
+    );
+    if (wrote && restore)
+      this.log.warn(
+        { flag: name, value: { enabled: known.enabled, percent: known.percent }, from: known.source },
+        'flag was missing from Redis; wrote back the last known value',
+      );
+    else if (wrote) this.log.info({ flag: name, value: known }, 'flag seeded in Redis from the env');
+    this.store(name, pairsToObject(pairs));
   }
 
   private store(name: string, hash: Record<string, string>): void {
@@ -252,16 +296,23 @@ export class FlagStore {
       );
       return;
     }
-    if (!value) {
-      // Deleted by hand: keep routing as before; the next sync re-seeds it.
-      this.log.warn({ flag: name }, 'flag was deleted from Redis; keeping the last known value');
-      return;
-    }
+    // readFlag writes a missing hash back in the same step, so it is never empty here.
+    if (!value) return;
     const previous = this.values.get(name);
     if (previous?.enabled !== value.enabled || previous?.percent !== value.percent) {
       this.log.info({ flag: name, from: previous, to: value }, 'flag changed');
     }
-    this.values.set(name, { ...value, source: 'redis' });
+    this.set(name, value);
+  }
+
+  /** Takes a value read from (or just written to) Redis and keeps the snapshot file up to date. */
+  private set(name: string, value: FlagValue): void {
+    this.values.set(name, { enabled: value.enabled, percent: value.percent, source: 'redis' });
+    if (!this.snapshot) return;
+    const seen: Flags = {};
+    for (const [flag, state] of this.values)
+      if (state.source !== 'seed') seen[flag] = { enabled: state.enabled, percent: state.percent };
+    this.snapshot.save(seen);
   }
 }
 

@@ -32,6 +32,12 @@ export const flagChangeSchema = z
 
 export type FlagChange = z.infer<typeof flagChangeSchema>;
 
+/** A flag value as JSON (the snapshot file). */
+export const flagValueSchema = z.strictObject({
+  enabled: z.boolean({ error: 'must be true or false' }),
+  percent,
+});
+
 const storedFlagSchema = z.object({
   enabled: z.enum(['true', 'false']).transform((v) => v === 'true'),
   percent: z

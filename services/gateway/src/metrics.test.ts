@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { FlagSnapshot } from './flag-store.js';
+import type { FlagState } from './flag-store.js';
 import { createMetrics } from './metrics.js';
 
 const flags = {
   names: () => ['movies'],
-  get: (): FlagSnapshot => ({ enabled: true, percent: 20, source: 'redis' }),
+  get: (): FlagState => ({ enabled: true, percent: 20, source: 'redis' }),
   isConnected: () => true,
 };
 

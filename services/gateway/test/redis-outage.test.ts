@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,75 +6,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { flagKey } from '../src/flag-store.js';
-import {
-  ADMIN_TOKEN,
-  refusedUrl,
-  startUpstream,
-  tableFor,
-  testConfig,
-  type Upstream,
-  waitFor,
-} from './helpers.js';
-
-/**
- * A redis-server of this test's own on a free port, stopped and restarted while traffic flows.
- * (The shared Redis on 6379 is never touched.) Append-only persistence, so a restart keeps the flag.
- */
-class DedicatedRedis {
-  private process: ChildProcess | undefined;
-  constructor(
-    readonly port: number,
-    private readonly dir: string,
-  ) {}
-
-  get url() {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const args = [
-      '--port',
-      String(this.port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      this.dir,
-      '--save',
-      '',
-      '--appendonly',
-      'yes',
-    ];
-    this.process = spawn('redis-server', args, { stdio: 'ignore' });
-    const probe = new Redis(this.url, {
-      lazyConnect: true,
-      retryStrategy: () => null,
-      maxRetriesPerRequest: 0,
-    });
-    probe.on('error', () => {});
-    await waitFor(
-      async () => {
-        try {
-          if (probe.status !== 'ready') await probe.connect();
-          return (await probe.ping()) === 'PONG';
-        } catch {
-          probe.disconnect();
-          return false;
-        }
-      },
-      5_000,
-      'redis-server to answer',
-    );
-    probe.disconnect();
-  }
-
-  async stop(): Promise<void> {
-    const child = this.process;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
-  }
-}
+import { DedicatedRedis } from './dedicated-redis.js';
+import { ADMIN_TOKEN, startUpstream, tableFor, testConfig, type Upstream, waitFor } from './helpers.js';
 
 describe('Redis outage', () => {
   let redis: DedicatedRedis;
@@ -88,7 +20,7 @@ describe('Redis outage', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'gateway-redis-'));
-    redis = new DedicatedRedis(Number(new URL(await refusedUrl()).port), dir);
+    redis = await DedicatedRedis.create(dir, { persistent: true });
     [monolith, movies] = await Promise.all([startUpstream('monolith'), startUpstream('movies')]);
     app = await buildApp(testConfig({ REDIS_URL: redis.url }), {
       routeTable: tableFor({ monolith: monolith.url, movies: movies.url, events: monolith.url }, flag, {
