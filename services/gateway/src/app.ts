@@ -4,18 +4,18 @@ import { Agent } from 'undici';
 import { AccessLog } from './access-log.js';
 import { adminRoutes } from './admin.js';
 import type { Config } from './config.js';
-import { FlagStore } from './flag-store.js';
+import { FlagStore } from './flags/store.js';
 import { createMetrics } from './metrics.js';
 import { registerProxies } from './proxy.js';
-import { type RouteTable, routeTableFromConfig } from './routes.js';
+import { loadPolicy, type Policy } from './routing/policy.js';
 
 export interface GatewayDeps extends AppDeps {
-  /** Defaults to the table built from the config; tests pass their own upstreams. */
-  routeTable?: RouteTable;
+  /** Defaults to the policy of GATEWAY_ROUTES_FILE or the built-in one; tests pass their own. */
+  policy?: Policy;
 }
 
 export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<FastifyInstance> {
-  const table = deps.routeTable ?? routeTableFromConfig(config);
+  const policy = deps.policy ?? loadPolicy(config);
   const app = Fastify({
     ...fastifyOptions({ logLevel: config.LOG_LEVEL, logger: deps.logger }),
     logController: new AccessLog(config.ACCESS_LOG),
@@ -24,7 +24,8 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
   });
   await app.register(errorHandling);
 
-  const flags = new FlagStore(config.REDIS_URL, table.flagSeeds, app.log, config.FLAG_SNAPSHOT_FILE);
+  const seeds = Object.fromEntries(Object.entries(policy.flags).map(([name, flag]) => [name, flag.seed]));
+  const flags = new FlagStore(config.REDIS_URL, seeds, app.log, config.FLAG_SNAPSHOT_FILE);
   const agent = new Agent({
     keepAliveTimeout: config.UPSTREAM_KEEP_ALIVE_MS,
     keepAliveMaxTimeout: config.UPSTREAM_KEEP_ALIVE_MS,
@@ -58,10 +59,10 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
   );
 
   if (config.ADMIN_TOKEN) {
-    await app.register(adminRoutes, { token: config.ADMIN_TOKEN, flags });
+    await app.register(adminRoutes, { token: config.ADMIN_TOKEN, flags, policy });
   }
   await registerProxies(app, {
-    table,
+    policy,
     flags,
     metrics,
     agent,

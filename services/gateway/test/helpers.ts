@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Config, configSchema } from '../src/config.js';
-import type { RouteTable } from '../src/routes.js';
+import { type Policy, policySchema } from '../src/routing/policy.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
@@ -109,20 +109,21 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 /** A flag name no other test uses, so tests sharing the Redis on 6379 never see each other's values. */
 export const uniqueFlag = () => `test-${randomUUID().slice(0, 8)}`;
 
-export function tableFor(
+/** The built-in routing policy pointed at test upstreams, with `flag` migrating /api/movies. */
+export function policyFor(
   urls: { monolith: string; movies: string; events: string },
   flag: string,
   seed = { enabled: true, percent: 0 },
-): RouteTable {
-  return {
+): Policy {
+  return policySchema.parse({
     upstreams: urls,
     routes: [
-      { prefix: '/api/movies', upstream: 'monolith', migration: { flag, to: 'movies' } },
+      { prefix: '/api/movies', upstream: 'monolith', migrate: { flag, to: 'movies' } },
       { prefix: '/api/events', upstream: 'events' },
       { prefix: '/api', upstream: 'monolith' },
     ],
-    flagSeeds: { [flag]: seed },
-  };
+    flags: { [flag]: { seed } },
+  });
 }
 
 /** Polls `check` until it returns true; resolves with the elapsed milliseconds, rejects at the deadline. */

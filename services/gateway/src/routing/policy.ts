@@ -58,8 +58,11 @@ export const policySchema = z
       if (!(flag in policy.flags)) issue(['routes', i, 'migrate', 'flag'], `unknown flag "${flag}"`);
       usedFlags.add(flag);
     });
-    for (const flag of Object.keys(policy.flags))
+    for (const flag of Object.keys(policy.flags)) {
       if (!usedFlags.has(flag)) issue(['flags', flag], 'no route migrates with this flag');
+      // The admin API's /admin/flags/export and /import would shadow a flag of these names.
+      if (flag === 'export' || flag === 'import') issue(['flags', flag], 'is a reserved name');
+    }
   });
 
 export type Policy = z.infer<typeof policySchema>;
