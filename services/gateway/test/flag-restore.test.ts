@@ -117,7 +117,12 @@ describe('a flag Redis comes back without', { timeout: 30_000 }, () => {
     });
     // The restart lost alice's entry too; racing replicas wrote back exactly one.
     expect(await history(b)).toEqual([
-      { at: expect.any(String), by: RESTORED_BY, old: null, new: { enabled: true, percent: 50, allow: [], deny: [] } },
+      {
+        at: expect.any(String),
+        by: RESTORED_BY,
+        old: null,
+        new: { enabled: true, percent: 50, allow: [], deny: [] },
+      },
     ]);
     for (const app of pair) {
       expect(await flagOf(app)).toMatchObject({ enabled: true, percent: 50, source: 'redis' });
