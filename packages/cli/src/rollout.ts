@@ -117,35 +117,34 @@ async function watch(ctx: Context, name: string): Promise<number> {
   const redraw = ctx.out.isTTY === true && !ctx.json;
   let drawn = 0;
   let lastKey = '';
+  let last: Rollout | undefined;
   let failingSince: number | undefined;
   for (;;) {
-    let r: Rollout | undefined;
+    let trouble: string | undefined;
     try {
-      r = (await ctx.call('GET', flagPath(name, '/rollout'))) as Rollout;
+      last = (await ctx.call('GET', flagPath(name, '/rollout'))) as Rollout;
       failingSince = undefined;
     } catch (error) {
       const transient = error instanceof CliError && (error.exitCode === 3 || error.status === 503);
-      if (!transient) throw error;
       failingSince ??= Date.now();
-      if (Date.now() - failingSince > WATCH_PATIENCE_MS) throw error;
-      if (!redraw) process.stderr.write(`${error.message}; still watching\n`);
+      if (!transient || Date.now() - failingSince > WATCH_PATIENCE_MS) throw error;
+      trouble = `${error.message}; still watching`;
     }
-    if (r) {
-      const key = JSON.stringify([r.state, r.step, r.percent, r.decisions.length]);
-      if (redraw) {
-        const lines = describeRollout(name, r, Date.now())
-          .split('\n')
-          .map((line) => line.slice(0, ctx.out.columns || 200));
-        ctx.out.write(`${drawn > 0 ? `\x1b[${drawn}F\x1b[J` : ''}${lines.join('\n')}\n`);
-        drawn = lines.length;
-      } else if (key !== lastKey) {
-        ctx.out.write(`${ctx.json ? JSON.stringify(r) : changeLine(name, r)}\n`);
-      }
+    if (redraw && last) {
+      const text = describeRollout(name, last, Date.now()) + (trouble ? `\ngateway  ${trouble}` : '');
+      const lines = text.split('\n').map((line) => line.slice(0, ctx.out.columns || 200));
+      ctx.out.write(`${drawn > 0 ? `\x1b[${drawn}F\x1b[J` : ''}${lines.join('\n')}\n`);
+      drawn = lines.length;
+    } else if (trouble) {
+      process.stderr.write(`${trouble}\n`);
+    } else if (last) {
+      const key = JSON.stringify([last.state, last.step, last.percent, last.decisions.length]);
+      if (key !== lastKey) ctx.out.write(`${ctx.json ? JSON.stringify(last) : changeLine(name, last)}\n`);
       lastKey = key;
-      const final = FINAL[r.state];
-      if (final !== undefined) return final;
     }
-    const interval = r ? intervalOf(r) : undefined;
+    const final = last && !trouble ? FINAL[last.state] : undefined;
+    if (final !== undefined) return final;
+    const interval = last && intervalOf(last);
     await sleep(interval === undefined ? 1_000 : Math.min(1_000, Math.max(100, interval / 4)));
   }
 }
