@@ -9,7 +9,7 @@ import { shadow } from './shadow.js';
 
 const groups: Record<string, Group> = { flags, shadow, rollout };
 
-export const DEFAULT_GATEWAY = 'http://localhost:8000';
+const DEFAULT_GATEWAY = 'http://localhost:8000';
 
 const globalOptions: Record<string, OptionSpec> = {
   gateway: {
@@ -28,7 +28,21 @@ const TOKEN_NOTE =
   '--token-file .stack/admin-token), never from a flag value: that would land in the shell history.';
 const EXIT_NOTE =
   'Exit codes: 0 done; 1 the gateway refused, or the rollout rolled back or was aborted; 2 bad command\n' +
-  'line; 3 the gateway could not be reached or did not answer in time.';
+  'line or no token; 3 the gateway could not be reached or did not answer in time.';
+
+// One parse over every option of every command finds the command wherever the options stand; the
+// command's own list is checked afterwards.
+const everyOption: Record<string, OptionSpec> = Object.assign(
+  {},
+  globalOptions,
+  ...Object.values(groups).map((group) => group.options),
+);
+const parseArgsOptions = Object.fromEntries(
+  Object.entries(everyOption).map(([name, { type }]) => [
+    name,
+    name === 'help' ? { type, short: 'h' } : { type },
+  ]),
+);
 
 type Parsed =
   | { help: string; exitCode: number }
@@ -40,20 +54,9 @@ export function parseCommandLine(argv: string[]): Parsed {
     throw usageError(
       '--token is not accepted (it would land in the shell history); use CINEMAABYSS_TOKEN or --token-file',
     );
-  const all = { ...globalOptions, ...Object.assign({}, ...Object.values(groups).map((g) => g.options)) };
   let parsed: ReturnType<typeof parseArgs>;
   try {
-    parsed = parseArgs({
-      args: argv,
-      options: Object.fromEntries(
-        Object.entries(all as Record<string, OptionSpec>).map(([name, spec]) => [
-          name,
-          name === 'help' ? { type: spec.type, short: 'h' } : { type: spec.type },
-        ]),
-      ),
-      allowPositionals: true,
-      strict: true,
-    });
+    parsed = parseArgs({ args: argv, options: parseArgsOptions, allowPositionals: true, strict: true });
   } catch (error) {
     throw usageError((error as Error).message.split('. ')[0]!);
   }

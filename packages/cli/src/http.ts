@@ -44,6 +44,10 @@ export function createClient({ gateway, token, timeoutMs }: Connection): Client 
     }
     const json = parseJson(text);
     if (!response.ok) throw refused(response.status, method, path, json, text);
+    if (json === undefined && text !== '')
+      throw new CliError(
+        `${base} answered ${method} ${path} with something other than JSON; is it the gateway?`,
+      );
     return json;
   };
 }

@@ -60,6 +60,8 @@ export function rolloutPlan(values: Values): Record<string, number | number[]> {
 }
 
 const FINAL: Record<string, number> = { succeeded: 0, 'rolled-back': 1, aborted: 1 };
+// The rollout issue names "the plan" and each decision's "time" without fixing their fields: both
+// readings (plan object or top-level steps, `at` or `time`) are accepted until the gateway's answer lands.
 const stepsOf = (r: Rollout) => r.plan?.steps ?? r.steps ?? [];
 const intervalOf = (r: Rollout) => r.plan?.intervalMs ?? r.intervalMs;
 const timeOf = (d: Decision) => d.at ?? d.time;

@@ -50,7 +50,8 @@ function describeReport(name: string, report: ShadowReport): string {
           ['PATH', 'MISMATCHES', 'NOISE'],
           report.paths.map((p) => [p.path, String(p.mismatches), String(p.noise)]),
         )}`;
-  const samples = report.samples.length === 0 ? '' : `\n\n${report.samples.length} samples: see --json`;
+  const count = report.samples.length;
+  const samples = count === 0 ? '' : `\n\n${count} sample${count === 1 ? '' : 's'} of mismatches: see --json`;
   return summary + paths + samples;
 }
 

@@ -110,7 +110,7 @@ export interface Recorded {
  * it records every request and answers with whatever `answer` returns.
  */
 export async function startStandIn(
-  answer: (request: Recorded) => { status: number; body?: unknown } | 'hang',
+  answer: (request: Recorded) => { status: number; body?: unknown; html?: string } | 'hang',
 ) {
   const requests: Recorded[] = [];
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
@@ -126,6 +126,10 @@ export async function startStandIn(
       requests.push(recorded);
       const reply = answer(recorded);
       if (reply === 'hang') return;
+      if (reply.html !== undefined) {
+        res.writeHead(reply.status, { 'content-type': 'text/html' }).end(reply.html);
+        return;
+      }
       res.writeHead(reply.status, { 'content-type': 'application/json' });
       res.end(reply.body === undefined ? '' : JSON.stringify(reply.body));
     });

@@ -47,7 +47,8 @@ const scripts: Record<string, unknown[]> = {
   stopped: [rolloutAt('running', 0, 10), rolloutAt('aborted', 0, 0)],
 };
 
-function answer(request: Recorded): { status: number; body?: unknown } {
+function answer(request: Recorded): { status: number; body?: unknown; html?: string } {
+  if (request.url === '/not-a-gateway/admin/flags') return { status: 200, html: '<html>welcome</html>' };
   if (request.authorization !== `Bearer ${TOKEN}`)
     return { status: 401, body: { error: 'missing or invalid bearer token' } };
   const { method, url } = request;
@@ -121,6 +122,16 @@ describe('errors the gateway will give', () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toBe(
       'cinemaabyss: the gateway has no GET /admin/flags/unknown-endpoint/shadow (404): is its admin API on (ADMIN_TOKEN) and recent enough?\n',
+    );
+  });
+});
+
+describe('a server that is not the gateway', () => {
+  it('is named, not parsed', async () => {
+    const run = await cli(['flags', 'list', '--gateway', `${server.url}/not-a-gateway`], env);
+    expect(run).toMatchObject({ code: 1, stdout: '' });
+    expect(run.stderr).toBe(
+      `cinemaabyss: ${server.url}/not-a-gateway answered GET /admin/flags with something other than JSON; is it the gateway?\n`,
     );
   });
 });
