@@ -174,6 +174,11 @@ export async function run(argv: string[]): Promise<number> {
     return parsed.exitCode;
   }
   const connection = connectionFrom(parsed.values, process.env);
-  const ctx = { call: createClient(connection), json: parsed.values.json === true, out: process.stdout };
+  const ctx = {
+    call: createClient(connection),
+    json: parsed.values.json === true,
+    out: process.stdout,
+    err: process.stderr,
+  };
   return (await parsed.command.run(ctx, parsed.args, parsed.values)) ?? 0;
 }

@@ -4,6 +4,8 @@ export interface Context {
   call: Client;
   json: boolean;
   out: NodeJS.WriteStream;
+  /** Notes beside the output (e.g. `wrote FILE`), so stdout stays what scripts read. */
+  err: NodeJS.WritableStream;
 }
 
 export type Values = Record<string, string | boolean | undefined>;

@@ -145,7 +145,7 @@ export const flags: Group = {
           await writeFile(file, text).catch((error: Error) => {
             throw new CliError(`cannot write ${file}: ${error.message}`);
           });
-          process.stderr.write(`wrote ${file}\n`);
+          ctx.err.write(`wrote ${file}\n`);
         }
         return 0;
       },

@@ -87,7 +87,14 @@ describe('rollout status in words', () => {
 function screen(isTTY: boolean) {
   const writes: string[] = [];
   const out = { isTTY, columns: 60, write: (text: string) => writes.push(text) > 0 };
-  return { out: out as unknown as NodeJS.WriteStream, writes };
+  const notes: string[] = [];
+  const err = { write: (text: string) => notes.push(text) > 0 };
+  return {
+    out: out as unknown as NodeJS.WriteStream,
+    err: err as unknown as NodeJS.WritableStream,
+    writes,
+    notes,
+  };
 }
 
 /** Answers the status polls in order (the last one repeats); an Error in the list is thrown once. */
@@ -113,8 +120,8 @@ describe('rollout status --watch', () => {
   const watch = (ctx: Context) => rollout.commands.status!.run(ctx, ['movies'], { watch: true });
 
   it('on a terminal, redraws the status in place until it ends', async () => {
-    const { out, writes } = screen(true);
-    const code = await watch({ call: scripted([fast, fast, succeeded]), json: false, out });
+    const { out, err, writes } = screen(true);
+    const code = await watch({ call: scripted([fast, fast, succeeded]), json: false, out, err });
     expect(code).toBe(0);
     expect(writes).toHaveLength(3);
     expect(writes[0]).not.toContain('\x1b[');
@@ -128,7 +135,7 @@ describe('rollout status --watch', () => {
   });
 
   it('rides out a gateway that is briefly unreachable or answers 503', async () => {
-    const { out, writes } = screen(false);
+    const { out, err, writes, notes } = screen(false);
     const code = await watch({
       call: scripted([
         fast,
@@ -138,21 +145,26 @@ describe('rollout status --watch', () => {
       ]),
       json: false,
       out,
+      err,
     });
     expect(code).toBe(0);
     expect(writes).toHaveLength(2);
+    expect(notes).toEqual([
+      'cannot reach the gateway; still watching\n',
+      'redis down (503); still watching\n',
+    ]);
   });
 
   it('stops at once on an error that waiting will not fix', async () => {
-    const { out } = screen(false);
+    const { out, err } = screen(false);
     const refusal = new CliError('the gateway refused the token (401: ...)', 1, 401);
-    await expect(watch({ call: scripted([fast, refusal]), json: false, out })).rejects.toBe(refusal);
+    await expect(watch({ call: scripted([fast, refusal]), json: false, out, err })).rejects.toBe(refusal);
   });
 
   it('with --json, prints each changed status as one JSON line', async () => {
-    const { out, writes } = screen(true);
+    const { out, err, writes } = screen(true);
     const rolledBack: Rollout = { ...fast, state: 'rolled-back', percent: 0 };
-    const code = await watch({ call: scripted([fast, fast, rolledBack]), json: true, out });
+    const code = await watch({ call: scripted([fast, fast, rolledBack]), json: true, out, err });
     expect(code).toBe(1);
     expect(writes.map((line) => JSON.parse(line).state)).toEqual(['running', 'rolled-back']);
   });

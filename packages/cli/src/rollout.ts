@@ -138,7 +138,7 @@ async function watch(ctx: Context, name: string): Promise<number> {
       ctx.out.write(`${drawn > 0 ? `\x1b[${drawn}F\x1b[J` : ''}${lines.join('\n')}\n`);
       drawn = lines.length;
     } else if (trouble) {
-      process.stderr.write(`${trouble}\n`);
+      ctx.err.write(`${trouble}\n`);
     } else if (last) {
       const key = JSON.stringify([last.state, last.step, last.percent, last.decisions.length]);
       if (key !== lastKey) ctx.out.write(`${ctx.json ? JSON.stringify(last) : changeLine(name, last)}\n`);
