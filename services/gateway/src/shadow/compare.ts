@@ -31,14 +31,14 @@ export interface Difference {
  */
 export function compareAnswers(a: Answer, b: Answer, maxBodyBytes: number): Difference[] | 'skipped' {
   if (a.status !== b.status) return [pseudo('status', a.status, b.status)];
-  const typeA = mediaType(a.contentType);
-  const typeB = mediaType(b.contentType);
-  if (typeA !== typeB) return [pseudo('content-type', a.contentType ?? MISSING, b.contentType ?? MISSING)];
+  // Equal strings, the usual case, need no normalising.
+  if (a.contentType !== b.contentType && mediaType(a.contentType) !== mediaType(b.contentType))
+    return [pseudo('content-type', a.contentType ?? MISSING, b.contentType ?? MISSING)];
   const bodyA = decode(a, maxBodyBytes);
   const bodyB = decode(b, maxBodyBytes);
   if (bodyA === undefined || bodyB === undefined) return 'skipped';
   if (bodyA.equals(bodyB)) return [];
-  if (isJson(typeA)) {
+  if (isJson(a.contentType)) {
     const valueA = parseJson(bodyA);
     const valueB = parseJson(bodyB);
     if (valueA !== MISSING && valueB !== MISSING) {
@@ -67,10 +67,12 @@ export function mediaType(contentType: string | undefined): string {
   return [essence.trim(), ...normalised].join(';');
 }
 
-const isJson = (type: string) => {
-  const essence = type.split(';', 1)[0]!;
+function isJson(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  const end = contentType.indexOf(';');
+  const essence = (end < 0 ? contentType : contentType.slice(0, end)).trim().toLowerCase();
   return essence === 'application/json' || essence.endsWith('+json');
-};
+}
 
 function parseJson(body: Buffer): unknown {
   try {
