@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Mirror } from '../src/shadow/mirror.js';
+import { Mirror, type ShadowRequest } from '../src/shadow/mirror.js';
 import { ShadowRecorder, seriesOf } from '../src/shadow/recorder.js';
 import { Shadower } from '../src/shadow/shadower.js';
 import { ClusterCounters } from '../src/telemetry/cluster-counters.js';
@@ -50,6 +50,7 @@ function setup(options: {
   maxBodyBytes?: number;
   noiseEvery?: number;
   random?: () => number;
+  holdMs?: number;
 }) {
   const dispatcher = new Agent({ connections: options.maxInFlight ?? 64 });
   const counters = new ClusterCounters(redis);
@@ -65,6 +66,7 @@ function setup(options: {
     recorder,
     maxBodyBytes: 256 * 1024,
     noiseEvery: options.noiseEvery ?? 10,
+    holdMs: options.holdMs ?? 10_000,
     ...(options.random && { random: options.random }),
   });
   closers.push(() => dispatcher.close());
@@ -94,6 +96,11 @@ const input = (flag: string, method: string, chosenOrigin: string, otherOrigin: 
   otherOrigin,
   chosenIsNew: false,
 });
+/** One copy through a slot of its own, released when answered. */
+const send = (mirror: Mirror, origin: string, request: ShadowRequest) => {
+  const slot = mirror.reserve();
+  return slot?.fetch(origin, request).finally(slot.release);
+};
 const metric = (recorder: ShadowRecorder, flag: string, result: string) =>
   Number(new RegExp(`flag="${flag}",result="${result}"} (\\d+)`).exec(recorder.renderMetrics())?.[1] ?? NaN);
 
@@ -105,7 +112,7 @@ describe('mirror (real HTTP upstreams)', () => {
       json({ url: req.url, method: req.method })(req, res);
     });
     const { mirror } = setup({});
-    const fetched = await mirror.send(side.origin, {
+    const fetched = await send(mirror, side.origin, {
       method: 'GET',
       path: '/api/movies?id=7',
       headers: { 'x-user-id': 'u9', host: 'gateway.example', 'x-forwarded-for': '10.0.0.1' },
@@ -125,7 +132,7 @@ describe('mirror (real HTTP upstreams)', () => {
     const side = await upstream((_req, res) => held.push(res));
     const { mirror } = setup({ maxInFlight: 4, timeoutMs: 10_000 });
     const request = { method: 'GET', path: '/slow', headers: {} } as const;
-    const sent = Array.from({ length: 10 }, () => mirror.send(side.origin, request));
+    const sent = Array.from({ length: 10 }, () => send(mirror, side.origin, request));
     expect(sent.filter((p) => p !== undefined)).toHaveLength(4);
     expect(mirror.inFlight).toBe(4);
     await waitFor(() => held.length === 4, 2_000, 'four requests at the upstream');
@@ -134,7 +141,7 @@ describe('mirror (real HTTP upstreams)', () => {
     expect(results.every((r) => 'answer' in r)).toBe(true);
     expect(mirror.inFlight).toBe(0);
     expect(side.counts.byMethod.get('GET')).toBe(4);
-    expect(mirror.send(side.origin, request)).toBeDefined();
+    expect(send(mirror, side.origin, request)).toBeDefined();
   });
 
   it('counts a hanging shadow side as errors after the timeout, with in-flight never above the cap', async () => {
@@ -175,7 +182,7 @@ describe('mirror (real HTTP upstreams)', () => {
     });
     // One connection: a body that was not released would block the request after it.
     const { mirror } = setup({ maxInFlight: 1, maxBodyBytes: 64 * 1024 });
-    const request = (path: string) => mirror.send(side.origin, { method: 'GET', path, headers: {} });
+    const request = (path: string) => send(mirror, side.origin, { method: 'GET', path, headers: {} });
     expect(await request('/sized')).toMatchObject({ failed: 'skipped' });
     expect(await request('/chunked')).toMatchObject({ failed: 'skipped' });
     expect(await request('/small')).toMatchObject({ answer: { status: 200 } });
@@ -186,7 +193,7 @@ describe('mirror (real HTTP upstreams)', () => {
     const side = await upstream(json({}));
     await side.close();
     const { mirror } = setup({});
-    expect(await mirror.send(side.origin, { method: 'GET', path: '/', headers: {} })).toMatchObject({
+    expect(await send(mirror, side.origin, { method: 'GET', path: '/', headers: {} })).toMatchObject({
       failed: 'error',
     });
   });
@@ -210,6 +217,24 @@ describe('shadower (real HTTP upstreams)', () => {
     });
     await waitFor(() => other.counts.byMethod.get('HEAD') === 1, 2_000, 'the HEAD copy');
     expect([...other.counts.byMethod.keys()]).toEqual(['HEAD']);
+  });
+
+  it('holds the slot until the chosen answer is compared, and gives it up when none comes', async () => {
+    const flag = uniqueFlag();
+    const chosen = await upstream(json({}));
+    const other = await upstream(json({ a: 1 }));
+    const { shadower, mirror, recorder } = setup({ holdMs: 300, noiseEvery: 1_000 });
+    shadower.begin(input(flag, 'GET', chosen.origin, other.origin)); // the first one also probes
+    const waiting = shadower.begin(input(flag, 'GET', chosen.origin, other.origin))!;
+    await waitFor(() => other.counts.byMethod.get('GET') === 2, 2_000, 'both copies answered');
+    // Answered, yet held: the answers wait for the chosen ones, under the cap.
+    expect(mirror.inFlight).toBe(3);
+    waiting.chosen(answer({ a: 2 }));
+    await waitFor(() => metric(recorder, flag, 'mismatch') === 1, 2_000, 'the comparison');
+    await waitFor(() => mirror.inFlight === 2, 2_000, 'its slot');
+    // The first run never gets its chosen answer: after holdMs its slots go, and nothing is counted.
+    await waitFor(() => mirror.inFlight === 0, 2_000, 'the abandoned run to let go');
+    expect(recorder.renderMetrics()).toMatch(new RegExp(`flag="${flag}",result="match"} 0\n`));
   });
 
   it('shadows the configured share of requests, none at 0', async () => {

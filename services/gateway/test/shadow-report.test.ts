@@ -10,7 +10,7 @@ import { buildShadowReport } from '../src/shadow/report.js';
 import { resetShadow, type ShadowSettings } from '../src/shadow/settings.js';
 import { Shadower } from '../src/shadow/shadower.js';
 import { ClusterCounters } from '../src/telemetry/cluster-counters.js';
-import { REDIS_URL, uniqueFlag } from './helpers.js';
+import { REDIS_URL, uniqueFlag, waitFor } from './helpers.js';
 
 const closers: Array<() => Promise<unknown> | unknown> = [];
 afterAll(async () => {
@@ -51,7 +51,13 @@ async function replica() {
   const counters = new ClusterCounters(redis);
   const recorder = new ShadowRecorder(redis, counters, { sampleTtlSeconds: 600 });
   const mirror = new Mirror({ dispatcher, timeoutMs: 2_000, maxBodyBytes: 256 * 1024, maxInFlight: 64 });
-  const shadower = new Shadower({ mirror, recorder, maxBodyBytes: 256 * 1024, noiseEvery: 10 });
+  const shadower = new Shadower({
+    mirror,
+    recorder,
+    maxBodyBytes: 256 * 1024,
+    noiseEvery: 10,
+    holdMs: 10_000,
+  });
   closers.push(async () => {
     await dispatcher.close();
     redis.disconnect();
@@ -92,8 +98,11 @@ async function shadowedGet(
   };
   run!.chosen(answer);
   // The outcome is recorded off the request path; wait for this replica to count it.
-  while (gateway.recorder.renderMetrics() === before || gateway.mirror.inFlight > 0)
-    await new Promise((resolve) => setTimeout(resolve, 1));
+  await waitFor(
+    () => gateway.recorder.renderMetrics() !== before && gateway.mirror.inFlight === 0,
+    5_000,
+    `the comparison of ${url}`,
+  );
 }
 
 const flushAll = (...gateways: Replica[]) =>

@@ -24,28 +24,43 @@ export interface MirrorOptions {
 // Set by undici from the origin, or describing a body a GET does not have.
 const NOT_COPIED = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'expect']);
 
+/** One shadow copy's place under the cap, held until release(): sending, then comparing. */
+export interface Slot {
+  /** Sends the copy; never throws. */
+  fetch(origin: string, request: ShadowRequest): Promise<Fetched>;
+  /** Gives the place back; later calls do nothing. */
+  release(): void;
+}
+
 /**
- * Sends shadow copies of requests, at most `maxInFlight` at a time on this replica. Beyond the cap a copy
- * is not sent (the caller counts it `dropped`), never queued; so memory is bounded by the cap times
- * `maxBodyBytes`. Never throws: every failure becomes a Fetched.
+ * Sends shadow copies of requests, at most `maxInFlight` at a time on this replica. A slot is held from
+ * the copy's start until its comparison is done, so the cap also bounds the answers waiting to be
+ * compared: memory stays under `maxInFlight` × `maxBodyBytes`. Beyond the cap nothing is sent (the
+ * caller counts it `dropped`), nothing queued. Never throws: every failure becomes a Fetched.
  */
 export class Mirror {
-  private running = 0;
+  private held = 0;
 
   constructor(private readonly options: MirrorOptions) {}
 
-  /** Shadow copies being sent or read right now. */
+  /** Slots held right now. */
   get inFlight(): number {
-    return this.running;
+    return this.held;
   }
 
-  /** Starts sending `request` to `origin`; undefined (nothing sent) while the cap is reached. */
-  send(origin: string, request: ShadowRequest): Promise<Fetched> | undefined {
-    if (this.running >= this.options.maxInFlight) return undefined;
-    this.running++;
-    return this.exchange(origin, request).finally(() => {
-      this.running--;
-    });
+  /** A slot for one copy, or undefined while the cap is reached. */
+  reserve(): Slot | undefined {
+    if (this.held >= this.options.maxInFlight) return undefined;
+    this.held++;
+    let released = false;
+    return {
+      fetch: (origin, request) => this.exchange(origin, request),
+      release: () => {
+        if (released) return;
+        released = true;
+        this.held--;
+      },
+    };
   }
 
   private async exchange(origin: string, request: ShadowRequest): Promise<Fetched> {

@@ -36,14 +36,17 @@ export interface ShadowerOptions {
   maxBodyBytes: number;
   /** 1 in this many shadowed requests also asks the chosen side a second time (the noise probe). */
   noiseEvery: number;
+  /** A run whose chosen answer has not come after this long is abandoned (its slots are released). */
+  holdMs: number;
   random?: () => number;
 }
 
 /**
  * Decides which requests are shadowed and sees each one through: the copy to the other side (and, 1 in
  * `noiseEvery`, a second copy to the chosen side) starts with the client's request, the comparison runs
- * when the chosen answer has been sent, and the outcome is recorded. Nothing here can fail or delay the
- * client's request: begin() is synchronous, and what follows is never awaited by the proxy.
+ * when the chosen answer has been sent, and the outcome is recorded; the mirror's slots are held until
+ * then. Nothing here can fail or delay the client's request: begin() is synchronous, and what follows
+ * is never awaited by the proxy.
  */
 export class Shadower {
   private shadowed = 0;
@@ -60,27 +63,33 @@ export class Shadower {
     // Writes are never shadowed: a copy of a POST would perform it twice.
     if (input.method !== 'GET' && input.method !== 'HEAD') return undefined;
     if (percent < 100 && this.random() * 100 >= percent) return undefined;
-    const { mirror, recorder } = this.options;
-    const request = { method: input.method, path: input.url, headers: input.headers } as const;
-    const shadow = mirror.send(input.otherOrigin, request);
-    if (!shadow) {
+    const { mirror, recorder, holdMs } = this.options;
+    const slot = mirror.reserve();
+    if (!slot) {
       recorder.count(input.flag, input.settings.since, 'dropped');
       return undefined;
     }
     // The first shadowed request probes, so noise is known from the start; the probe gives way to the cap.
-    const probe =
-      this.shadowed++ % this.options.noiseEvery === 0 ? mirror.send(input.chosenOrigin, request) : undefined;
+    const probeSlot = this.shadowed++ % this.options.noiseEvery === 0 ? mirror.reserve() : undefined;
+    const request = { method: input.method, path: input.url, headers: input.headers } as const;
+    const shadow = slot.fetch(input.otherOrigin, request);
+    const probe = probeSlot?.fetch(input.chosenOrigin, request);
     let done = false;
-    return {
-      chosen: (answer) => {
-        if (done) return;
-        done = true;
-        void this.finish(input, answer, shadow, probe).catch(() => {});
-      },
-      abandon: () => {
-        done = true;
-      },
+    const settle = (answer: Answer | 'skipped' | undefined) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      const compared = answer === undefined ? Promise.resolve() : this.finish(input, answer, shadow, probe);
+      // The slots are given back once the copies are answered and compared, never before.
+      void Promise.allSettled([compared, shadow, probe]).then(() => {
+        slot.release();
+        probeSlot?.release();
+      });
     };
+    // A chosen answer that never comes (a path of the proxy that forgot the run) must not hold slots.
+    const timer = setTimeout(() => settle(undefined), holdMs);
+    timer.unref();
+    return { chosen: settle, abandon: () => settle(undefined) };
   }
 
   private async finish(
