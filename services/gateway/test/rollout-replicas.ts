@@ -10,7 +10,7 @@ import { ClusterCounters } from '../src/telemetry/cluster-counters.js';
 import { REDIS_URL } from './helpers.js';
 
 /** Timing of the tests' rollouts: short enough to run fast, with counts flushed well within settleMs. */
-export const TIMING = { flushMs: 20, settleMs: 60, tickMs: 40, leaseMs: 240, resolutionMs: 50 };
+export const TIMING = { flushMs: 15, settleMs: 40, tickMs: 30, leaseMs: 240, resolutionMs: 50 };
 
 /** The flag as the rollout writes it: every call recorded, the current percent read by the traffic. */
 export class RecordingWriter implements FlagWriter {
@@ -49,15 +49,13 @@ export class Replica {
   readonly driver: RolloutDriver;
   readonly controls: RolloutControls;
 
-  constructor(
-    writer: FlagWriter,
-    options: { url?: string; mismatch?: MismatchSource & { shadowing?: boolean } } = {},
-  ) {
+  constructor(flag: string, writer: FlagWriter, options: { url?: string; mismatch?: MismatchSource } = {}) {
     this.redis = connect(options.url);
     this.counters = new ClusterCounters(this.redis, { flushMs: TIMING.flushMs }).start();
     this.stats = new SideStats(this.counters, { resolutionMs: TIMING.resolutionMs });
     this.store = new RolloutStore(this.redis);
     this.driver = new RolloutDriver({
+      flags: () => [flag],
       store: this.store,
       leases: new Leases(this.redis, `replica-${randomUUID().slice(0, 8)}`, TIMING.leaseMs),
       stats: this.stats,
@@ -90,19 +88,24 @@ export type Behaviour = () => { status: number; seconds: number };
 export const healthy: Behaviour = () => ({ status: 200, seconds: 0.002 + Math.random() * 0.003 });
 
 /**
- * Synthetic traffic on a migrating route, split across the replicas: every 5 ms each replica answers
- * `perTick` requests, sent to the new side at the writer's current percent, answered as `sides` says.
+ * Synthetic traffic on a migrating route, split across the replicas: `perMs` requests a millisecond
+ * each (counted from the clock, so a late timer does not thin the traffic), sent to the new side at the
+ * writer's current percent and answered as `sides` says.
  */
 export function runTraffic(
   flag: string,
   writer: RecordingWriter,
   replicas: Replica[],
   sides: { old: Behaviour; new: Behaviour },
-  perTick = 10,
+  perMs = 2,
 ) {
+  let last = performance.now();
   const timer = setInterval(() => {
+    const now = performance.now();
+    const n = Math.round((now - last) * perMs);
+    last = now;
     for (const replica of replicas) {
-      for (let i = 0; i < perTick; i++) {
+      for (let i = 0; i < n; i++) {
         const side: Side = Math.random() * 100 < writer.percent ? 'new' : 'old';
         const { status, seconds } = sides[side]();
         replica.stats.record(flag, side, status, seconds);
@@ -110,4 +113,20 @@ export function runTraffic(
     }
   }, 5);
   return { stop: () => clearInterval(timer) };
+}
+
+/**
+ * Polls `check` every 5 ms until it holds; rejects at the deadline. Unlike helpers' waitFor (which spins
+ * on setImmediate to measure propagation to the millisecond), it leaves the CPU to the replicas under test.
+ */
+export async function eventually(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!(await check())) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
 }

@@ -11,6 +11,8 @@ export interface MismatchSource {
 }
 
 export interface RolloutDriverOptions {
+  /** The flags this gateway routes (its policy's); only their rollouts are driven by it. */
+  flags: () => Iterable<string>;
   store: RolloutStore;
   leases: Leases;
   stats: { window(flag: string, fromMs: number, toMs: number): Promise<WindowStats> };
@@ -87,8 +89,7 @@ export class RolloutDriver {
   async tick(): Promise<void> {
     const started = this.now();
     try {
-      const flags = await this.options.store.flags();
-      for (const flag of flags) if (!this.closed) await this.drive(flag);
+      for (const flag of this.options.flags()) if (!this.closed) await this.drive(flag);
       this.unreachableSince = undefined;
     } catch (error) {
       if (this.unreachableSince === undefined)
@@ -104,7 +105,7 @@ export class RolloutDriver {
     this.observed.set(flag, { state: rollout.state, step: rollout.step });
     const now = this.now();
     // A percent nobody wrote: its writer died between the transition and the write.
-    const unwritten = rollout.applied !== rollout.version && now - rollout.updatedAtMs > 2 * this.tickMs;
+    const unwritten = rollout.applied !== rollout.version && now - rollout.updatedAtMs > leases.ttlMs;
     const held = this.held.get(flag);
     if (rollout.state !== 'running' && !unwritten) {
       if (held) await leases.release(held);
@@ -135,11 +136,15 @@ export class RolloutDriver {
     const { plan } = rollout;
     const windowEnd = rollout.nextDecisionAtMs;
     const stats = await this.options.stats.window(flag, rollout.windowStartMs, windowEnd);
+    // At 100 % the old side gets no traffic: the new side is compared with the old side's last window.
+    const baseline = rollout.percent === 100 ? await this.baseline(flag, plan.minRequests) : undefined;
+    if (baseline) stats.old = baseline;
     const mismatch =
       plan.maxMismatchRate === undefined
         ? undefined
         : await this.options.mismatch?.window(flag, rollout.windowStartMs, windowEnd);
     const verdict = judge(plan, stats, mismatch);
+    if (baseline) verdict.reason += ' (old side: its last judged window, as it gets no traffic at 100 %)';
     const last = rollout.step + 1 >= plan.steps.length;
     const [state, step, percent]: [RolloutState, number, number] =
       verdict.outcome === 'rollback'
@@ -160,8 +165,9 @@ export class RolloutDriver {
       verdict.reason,
       {
         numbers: verdict.numbers,
-        // The next window follows on from this one, so waiting for counts to settle never adds up over steps.
-        windowStartMs: windowEnd,
+        // A new step is judged from the moment its percent is set; a hold judges the next window of the
+        // same percent, following on from this one.
+        ...(step === rollout.step && { windowStartMs: windowEnd }),
       },
     );
     if (!applied) return;
@@ -172,6 +178,12 @@ export class RolloutDriver {
       { flag, outcome: verdict.outcome, step, percent, reason: verdict.reason },
       'rollout decision',
     );
+  }
+
+  /** The old side of the newest judged window with enough old-side traffic. */
+  private async baseline(flag: string, minRequests: number): Promise<WindowStats['old'] | undefined> {
+    const decisions = await this.options.store.decisions(flag);
+    return decisions.find((d) => (d.numbers?.old.requests ?? 0) >= minRequests)?.numbers?.old;
   }
 
   /** One fenced transition from the rollout as read; false if it was refused (lease lost or state changed). */

@@ -48,22 +48,20 @@ export type TransitionResult = { ok: true; version: number } | { ok: false; why:
 const PREFIX = 'cinemaabyss:rollout:';
 const hashKey = (flag: string) => `${PREFIX}${flag}`;
 const decisionsKey = (flag: string) => `cinemaabyss:rollout-decisions:${flag}`;
-const INDEX_KEY = 'cinemaabyss:rollouts';
 
 // A new rollout unless one is running or paused; the version carries on so stale acknowledgements of an
-// earlier rollout's percent never match. KEYS: hash, decisions, index. ARGV: flag, fields as JSON, entry.
+// earlier rollout's percent never match. KEYS: hash, decisions. ARGV: fields as JSON, entry.
 // Returns '' when started, else the blocking state.
 const START = `
 local state = redis.call('HGET', KEYS[1], 'state')
 if state == 'running' or state == 'paused' then return state end
 local version = (tonumber(redis.call('HGET', KEYS[1], 'version')) or 0) + 1
 redis.call('DEL', KEYS[1], KEYS[2])
-local fields = cjson.decode(ARGV[2])
+local fields = cjson.decode(ARGV[1])
 redis.call('HSET', KEYS[1], 'state', 'running', 'step', '0', 'percent', fields.percent, 'plan', fields.plan,
   'startedAt', fields.startedAt, 'windowStartMs', fields.windowStartMs, 'nextDecisionAtMs', fields.nextDecisionAtMs,
   'version', version, 'applied', version - 1, 'updatedAtMs', fields.windowStartMs)
-redis.call('LPUSH', KEYS[2], ARGV[3])
-redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('LPUSH', KEYS[2], ARGV[2])
 return ''`;
 
 // KEYS: hash, decisions, lease. ARGV: lease value ('' for an operator), allowed states (,a,b,), step,
@@ -90,7 +88,7 @@ redis.call('HSET', KEYS[1], 'applied', ARGV[1])
 return 1`;
 
 interface StoreCommands {
-  rolloutStart(hash: string, decisions: string, index: string, ...args: string[]): Promise<string>;
+  rolloutStart(hash: string, decisions: string, ...args: string[]): Promise<string>;
   rolloutTransition(hash: string, decisions: string, lease: string, ...args: string[]): Promise<string>;
   rolloutMarkApplied(hash: string, version: string): Promise<number>;
 }
@@ -108,7 +106,7 @@ export class RolloutStore {
     private readonly decisionsLimit = 100,
   ) {
     this.redis = redis as Redis & StoreCommands;
-    this.redis.defineCommand('rolloutStart', { numberOfKeys: 3, lua: START });
+    this.redis.defineCommand('rolloutStart', { numberOfKeys: 2, lua: START });
     this.redis.defineCommand('rolloutTransition', { numberOfKeys: 3, lua: TRANSITION });
     this.redis.defineCommand('rolloutMarkApplied', { numberOfKeys: 1, lua: MARK_APPLIED });
   }
@@ -134,8 +132,6 @@ export class RolloutStore {
     const blocking = await this.redis.rolloutStart(
       hashKey(flag),
       decisionsKey(flag),
-      INDEX_KEY,
-      flag,
       JSON.stringify(fields),
       JSON.stringify(entry),
     );
@@ -163,11 +159,6 @@ export class RolloutStore {
   async decisions(flag: string): Promise<DecisionEntry[]> {
     const entries = await this.redis.lrange(decisionsKey(flag), 0, this.decisionsLimit - 1);
     return entries.map((entry) => JSON.parse(entry) as DecisionEntry);
-  }
-
-  /** Every flag that ever had a rollout (the driver looks at each). */
-  flags(): Promise<string[]> {
-    return this.redis.smembers(INDEX_KEY);
   }
 
   /** Applies `transition` atomically, only if the rollout is still where the caller read it (and, with a lease, only while it is held). */
