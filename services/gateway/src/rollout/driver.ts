@@ -167,7 +167,7 @@ export class RolloutDriver {
         numbers: verdict.numbers,
         // A new step is judged from the moment its percent is set; a hold judges the next window of the
         // same percent, following on from this one.
-        ...(step === rollout.step && { windowStartMs: windowEnd }),
+        ...(verdict.outcome === 'hold' && { windowStartMs: windowEnd }),
       },
     );
     if (!applied) return;
