@@ -3,7 +3,7 @@ import { applyPercent, type FlagWriter } from './flag-writer.js';
 import { judge, type Mismatch, type Outcome, type WindowStats } from './judge.js';
 import type { Lease, Leases } from './lease.js';
 import { renderRolloutMetrics } from './metrics.js';
-import type { Rollout, RolloutState, RolloutStore, Transition } from './store.js';
+import type { DecisionEntry, Rollout, RolloutState, RolloutStore, Transition } from './store.js';
 
 /** Shadow comparisons of a flag over a window, summed over every replica (issue 13's counters). */
 export interface MismatchSource {
@@ -128,7 +128,13 @@ export class RolloutDriver {
       const reason = `gap: no decision for ${((now - since) / 1000).toFixed(1)} s (${
         this.unreachableSince === undefined ? 'no replica drove the rollout' : 'Redis unreachable'
       }); the window restarts`;
-      await this.apply(flag, rollout, lease, 'gap', rollout.step, rollout.percent, 'running', reason);
+      await this.apply(flag, rollout, lease, {
+        outcome: 'gap',
+        state: 'running',
+        step: rollout.step,
+        percent: rollout.percent,
+        reason,
+      });
       return;
     }
     if (overdueMs < 0) return;
@@ -154,22 +160,17 @@ export class RolloutDriver {
           : last
             ? ['succeeded', rollout.step, 100]
             : ['running', rollout.step + 1, plan.steps[rollout.step + 1]!];
-    const applied = await this.apply(
-      flag,
-      rollout,
-      lease,
-      verdict.outcome,
+    const applied = await this.apply(flag, rollout, lease, {
+      outcome: verdict.outcome,
+      state,
       step,
       percent,
-      state,
-      verdict.reason,
-      {
-        numbers: verdict.numbers,
-        // A new step is judged from the moment its percent is set; a hold judges the next window of the
-        // same percent, following on from this one.
-        ...(verdict.outcome === 'hold' && { windowStartMs: windowEnd }),
-      },
-    );
+      reason: verdict.reason,
+      numbers: verdict.numbers,
+      // A new step is judged from the moment its percent is set; a hold judges the next window of the
+      // same percent, following on from this one.
+      ...(verdict.outcome === 'hold' && { windowStartMs: windowEnd }),
+    });
     if (!applied) return;
     const counts = this.decisions.get(flag) ?? { advance: 0, hold: 0, rollback: 0 };
     counts[verdict.outcome]++;
@@ -191,27 +192,25 @@ export class RolloutDriver {
     flag: string,
     rollout: Rollout,
     lease: Lease,
-    outcome: Outcome | 'gap',
-    step: number,
-    percent: number,
-    state: RolloutState,
-    reason: string,
-    extra: { numbers?: Transition['entry']['numbers']; windowStartMs?: number } = {},
+    to: {
+      outcome: Outcome | 'gap';
+      state: RolloutState;
+      step: number;
+      percent: number;
+      reason: string;
+      numbers?: DecisionEntry['numbers'];
+      /** Default: now. */
+      windowStartMs?: number;
+    },
   ): Promise<boolean> {
     const now = this.now();
-    const windowStartMs = extra.windowStartMs ?? now;
+    const { outcome, state, step, percent, reason, numbers } = to;
+    const windowStartMs = to.windowStartMs ?? now;
     const transition: Transition = {
       from: { states: ['running'], step: rollout.step },
       to: { state, step, percent, windowStartMs, nextDecisionAtMs: windowStartMs + rollout.plan.intervalMs },
       changesPercent: percent !== rollout.percent,
-      entry: {
-        at: new Date(now).toISOString(),
-        step,
-        percent,
-        outcome,
-        reason,
-        ...(extra.numbers && { numbers: extra.numbers }),
-      },
+      entry: { at: new Date(now).toISOString(), step, percent, outcome, reason, ...(numbers && { numbers }) },
     };
     const result = await this.options.store.transition(flag, transition, lease);
     if (!result.ok) {
