@@ -5,7 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { buildApp } from '@cinemaabyss/gateway/dist/app.js';
 import { configSchema } from '@cinemaabyss/gateway/dist/config.js';
-import { flagKey, historyKey } from '@cinemaabyss/gateway/dist/flag-store.js';
+import { flagKey, historyKey } from '@cinemaabyss/gateway/dist/flags/store.js';
+import { policySchema } from '@cinemaabyss/gateway/dist/routing/policy.js';
 import { Redis } from 'ioredis';
 
 export const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -70,14 +71,14 @@ export async function startGateway(flag: string): Promise<Gateway> {
   const config = configSchema.parse({ REDIS_URL, LOG_LEVEL: 'silent', ADMIN_TOKEN });
   const nowhere = 'http://127.0.0.1:9';
   const app = await buildApp(config, {
-    routeTable: {
+    policy: policySchema.parse({
       upstreams: { monolith: nowhere, movies: nowhere },
       routes: [
-        { prefix: '/api/movies', upstream: 'monolith', migration: { flag, to: 'movies' } },
+        { prefix: '/api/movies', upstream: 'monolith', migrate: { flag, to: 'movies' } },
         { prefix: '/api', upstream: 'monolith' },
       ],
-      flagSeeds: { [flag]: { enabled: true, percent: 0 } },
-    },
+      flags: { [flag]: { seed: { enabled: true, percent: 0 } } },
+    }),
   });
   await app.listen({ port: 0, host: '127.0.0.1' });
   await waitFor(
