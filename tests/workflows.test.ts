@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { type Manifest, pinnedKafkaVersion, repoRoot, run, tool } from './deploy/tools.js';
+import { endpoints, type Manifest, pinnedKafkaVersion, repoRoot, run, tool } from './deploy/tools.js';
 
 const dir = join(repoRoot, '.github/workflows');
 const files = readdirSync(dir).filter((file) => /\.ya?ml$/.test(file));
@@ -58,6 +58,20 @@ describe('.github/workflows', () => {
       expect(granted, `${file} job ${name}`).toEqual(allowed);
     }
   });
+
+  it('sets up Node 24, the LTS line the images and scripts/test-node24 run, wherever Node is set up', () => {
+    const versions = Object.values(workflows).flatMap((workflow) =>
+      Object.values<Manifest>(workflow.jobs).flatMap((job) =>
+        (job.steps as Manifest[])
+          .filter((step) => step.uses?.startsWith('actions/setup-node'))
+          .map((step) =>
+            String(step.with['node-version']).replace('${{ env.NODE_VERSION }}', workflow.env?.NODE_VERSION),
+          ),
+      ),
+    );
+    expect(versions.length).toBeGreaterThan(0);
+    expect(new Set(versions)).toEqual(new Set(['24']));
+  });
 });
 
 describe('ci.yml', () => {
@@ -80,6 +94,9 @@ describe('ci.yml', () => {
       /tools\/install-go-tools\.sh[\s\S]*vitest run[\s\S]*node dist\/server\.js/,
     );
     expect(commands(test)).toContain('pnpm test:e2e');
+    // The services' ports and readiness paths come from their one source, never a copy in the workflow.
+    expect(commands(test)).toContain('require("./deploy/services.json")');
+    for (const { port } of Object.values(endpoints)) expect(commands(test)).not.toContain(String(port));
     const upload = test.steps.find((s: Manifest) => s.uses?.startsWith('actions/upload-artifact'));
     expect(upload.with.path).toBe('reports/');
     expect(upload.if).toContain('cancelled()');

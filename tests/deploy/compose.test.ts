@@ -3,12 +3,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { pinnedKafkaVersion, repoRoot, run, tool } from './tools.js';
+import {
+  serviceNames as apps,
+  endpoints,
+  pinnedKafkaVersion,
+  repoRoot,
+  run,
+  type ServiceName,
+  tool,
+  upstreamUrlVariables,
+} from './tools.js';
 
 const composeFile = join(repoRoot, 'compose.yaml');
 // merge: the app services share their hardening through a YAML merge key (<<: *service-defaults).
 const compose = parse(readFileSync(composeFile, 'utf8'), { merge: true });
-const apps = ['monolith', 'movies', 'events', 'gateway'];
 
 describe('compose.yaml', () => {
   it('loads with compose-go, the loader of `docker compose` (schema, interpolation, depends_on)', () => {
@@ -59,14 +67,30 @@ describe('compose.yaml', () => {
     }
   });
 
-  it('publishes the gateway on 8000 and Kafka UI on 8090, nothing else', () => {
+  it('publishes the gateway on its port and Kafka UI on 8090, nothing else', () => {
     const published = Object.entries<Record<string, any>>(compose.services)
       .filter(([, service]) => service.ports)
       .map(([name, service]) => [name, service.ports]);
+    const { port } = endpoints.gateway;
     expect(published).toEqual([
       ['kafka-ui', ['8090:8080']],
-      ['gateway', ['8000:8000']],
+      ['gateway', [`${port}:${port}`]],
     ]);
+  });
+
+  it('runs each service on the port of deploy/services.json and health-checks its readiness path', () => {
+    for (const name of apps) {
+      const { port, readiness } = endpoints[name];
+      const service = compose.services[name];
+      expect(service.environment.PORT, name).toBe(String(port));
+      const [, node, flag, script] = service.healthcheck.test;
+      expect([node, flag], name).toEqual(['node', '-e']);
+      expect(script, name).toContain(`fetch('http://127.0.0.1:${port}${readiness}')`);
+    }
+    for (const [upstream, variable] of Object.entries(upstreamUrlVariables)) {
+      const url = new URL(compose.services.gateway.environment[variable]);
+      expect(url.port, variable).toBe(String(endpoints[upstream as ServiceName].port));
+    }
   });
 
   it('runs KRaft Kafka of the pinned version, the kafbat UI, named volumes and migrations on start', () => {

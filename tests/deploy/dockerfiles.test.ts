@@ -1,22 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { repoRoot } from './tools.js';
+import { endpoints, repoRoot } from './tools.js';
 
-const services: Record<string, { port: number; health: string }> = {
-  monolith: { port: 8080, health: '/health' },
-  movies: { port: 8081, health: '/api/movies/health' },
-  events: { port: 8082, health: '/api/events/health' },
-  gateway: { port: 8000, health: '/health' },
-};
-
-describe.each(Object.entries(services))('services/%s/Dockerfile', (name, { port, health }) => {
+// Port and liveness path from deploy/services.json: the image's HEALTHCHECK restarts a hung process only.
+describe.each(Object.entries(endpoints))('services/%s/Dockerfile', (name, { port, liveness: health }) => {
   const text = readFileSync(join(repoRoot, `services/${name}/Dockerfile`), 'utf8');
   const stages = text.split(/^FROM /m).slice(1);
   const final = stages.at(-1) ?? '';
 
-  it('pins a Node 20 slim or alpine base by full version', () => {
-    expect(text).toMatch(/^ARG NODE_IMAGE=node:20\.\d+\.\d+-(bookworm-slim|slim|alpine3\.\d+)$/m);
+  it('pins a Node 24 slim or alpine base by full version', () => {
+    expect(text).toMatch(/^ARG NODE_IMAGE=node:24\.\d+\.\d+-(bookworm-slim|slim|alpine3\.\d+)$/m);
     for (const stage of stages) expect(stage.startsWith('${NODE_IMAGE}')).toBe(true);
   });
 
@@ -48,8 +42,10 @@ describe.each(Object.entries(services))('services/%s/Dockerfile', (name, { port,
 });
 
 describe('.dockerignore', () => {
-  it('keeps dependencies, build output, git and secrets out of the build context', () => {
+  it('keeps dependencies, build output, git, secrets and test config out of the build context', () => {
     const lines = readFileSync(join(repoRoot, '.dockerignore'), 'utf8').split('\n');
-    for (const entry of ['**/node_modules', '**/dist', '.git', '.env']) expect(lines).toContain(entry);
+    for (const entry of ['**/node_modules', '**/dist', '.git', '.env', '**/vitest.config.ts']) {
+      expect(lines).toContain(entry);
+    }
   });
 });

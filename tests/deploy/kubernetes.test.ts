@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
   chart,
+  endpoints,
   helmTemplate,
   type Manifest,
   parseManifests,
@@ -12,10 +13,12 @@ import {
   rendered,
   repoRoot,
   run,
+  type ServiceName,
+  serviceNames as services,
   tool,
+  upstreamUrlVariables,
 } from './tools.js';
 
-const services = ['monolith', 'movies', 'events', 'gateway'] as const;
 const workloadKinds = new Set(['Deployment', 'StatefulSet']);
 /** The image writes its generated config under /opt/kafka at start-up (see kafka.yaml). */
 const writableRootAllowed = new Set(['kafka']);
@@ -52,6 +55,16 @@ describe.each(renderings)('%s', (_label, render) => {
   const byKind = (kind: string) => manifests.filter((m) => m.kind === kind);
   const serviceWorkload = (name: string) =>
     workloads.find((w) => w.kind === 'Deployment' && componentName(w) === name);
+  /** The data of the ConfigMaps a workload's container takes its environment from. */
+  const configOf = (workload: Manifest): Record<string, string> => {
+    const names = (podSpec(workload).containers[0].envFrom ?? []).map((e: Manifest) => e.configMapRef?.name);
+    return Object.assign(
+      {},
+      ...byKind('ConfigMap')
+        .filter((c) => names.includes(c.metadata.name))
+        .map((c) => c.data),
+    );
+  };
 
   beforeAll(() => {
     text = render();
@@ -85,13 +98,7 @@ describe.each(renderings)('%s', (_label, render) => {
     }
   });
 
-  it('probes every container on its health endpoints', () => {
-    const paths: Record<string, [string, string]> = {
-      monolith: ['/health', '/ready'],
-      movies: ['/api/movies/health', '/api/movies/health'],
-      events: ['/api/events/health', '/api/events/ready'],
-      gateway: ['/health', '/ready'],
-    };
+  it('probes every container; the services on the ports and paths of deploy/services.json', () => {
     for (const workload of workloads) {
       for (const container of podSpec(workload).containers) {
         const where = `${workload.metadata.name}/${container.name}`;
@@ -100,9 +107,36 @@ describe.each(renderings)('%s', (_label, render) => {
       }
     }
     for (const name of services) {
-      const [container] = podSpec(serviceWorkload(name) as Manifest).containers;
-      expect(container.livenessProbe.httpGet.path, `${name} liveness`).toBe(paths[name]?.[0]);
-      expect(container.readinessProbe.httpGet.path, `${name} readiness`).toBe(paths[name]?.[1]);
+      const { port, liveness, readiness } = endpoints[name];
+      const deployment = serviceWorkload(name) as Manifest;
+      const [container] = podSpec(deployment).containers;
+      expect(container.ports, `${name} ports`).toMatchObject([{ name: 'http', containerPort: port }]);
+      expect(container.startupProbe.httpGet, `${name} startup`).toMatchObject({
+        path: liveness,
+        port: 'http',
+      });
+      expect(container.livenessProbe.httpGet, `${name} liveness`).toMatchObject({
+        path: liveness,
+        port: 'http',
+      });
+      expect(container.readinessProbe.httpGet, `${name} readiness`).toMatchObject({
+        path: readiness,
+        port: 'http',
+      });
+      const service = byKind('Service').find((s) => s.spec.selector['app.kubernetes.io/name'] === name);
+      expect(
+        service?.spec.ports.map((p: Manifest) => p.port),
+        `${name} Service`,
+      ).toEqual([port]);
+      const config = configOf(deployment);
+      expect(config.PORT, `${name} PORT`).toBe(String(port));
+      if (name === 'gateway') {
+        for (const [upstream, variable] of Object.entries(upstreamUrlVariables)) {
+          expect(new URL(String(config[variable])).port, variable).toBe(
+            String(endpoints[upstream as ServiceName].port),
+          );
+        }
+      }
     }
   });
 

@@ -78,3 +78,21 @@ export function pinnedKafkaVersion(): string {
   if (!version) throw new Error('tools/kafka/pom.xml has no <kafka.version>');
   return version;
 }
+
+export const serviceNames = ['monolith', 'movies', 'events', 'gateway'] as const;
+export type ServiceName = (typeof serviceNames)[number];
+
+/**
+ * Port, liveness and readiness path of each service: deploy/services.json, their one source. scripts/stack and
+ * CI read it; the manifests, the chart, compose and the Dockerfiles are checked against it, and
+ * tests/services.test.ts checks it against the services themselves.
+ */
+export const endpoints: Record<ServiceName, { port: number; liveness: string; readiness: string }> =
+  JSON.parse(readFileSync(join(repoRoot, 'deploy/services.json'), 'utf8'));
+
+/** The gateway's upstream URL variable of each service behind it. */
+export const upstreamUrlVariables: Record<Exclude<ServiceName, 'gateway'>, string> = {
+  monolith: 'MONOLITH_URL',
+  movies: 'MOVIES_SERVICE_URL',
+  events: 'EVENTS_SERVICE_URL',
+};

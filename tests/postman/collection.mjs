@@ -761,7 +761,14 @@ ${upstreamIs('events')}`,
 ${upstreamIs('events')}`,
         }),
       ),
-      recentSeen(s, who, base, 'movie', 'gw_movie_event'),
+      // The latest processed events carry users' names, emails and payment details: they stay on the
+      // events service (the Events service folder reads them there).
+      request(who, 'GET /api/events/recent (not exposed)', {
+        url: `${base}/api/events/recent?type=movie&limit=100`,
+        test: `${errorCase(s, 404)}
+pm.test(\`\${where} never reaches the events service (no X-Upstream)\`, () =>
+  pm.expect(pm.response.headers.get('X-Upstream'), 'X-Upstream').to.equal(undefined));`,
+      }),
     ],
   );
 }

@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // Runs the Postman collection with Newman against a stack that is already up.
 //
-//   node tests/postman/run.mjs [local|docker|kubernetes] [--folder NAME]... [--set key=value]...
+//   node tests/postman/run.mjs [local|docker|kubernetes] [--folder NAME]... [--set key=value]... [--junit PATH]
 //
 // The environment defaults to `local`. The admin token comes from ADMIN_TOKEN, else from the file
 // `scripts/stack up` writes ($STACK_DIR/admin-token, default .stack/admin-token). Reports: the CLI table
-// and JUnit XML in reports/newman-junit.xml. Exits non-zero on any failed assertion or request error.
+// and JUnit XML in reports/newman-junit.xml (or --junit PATH, relative to the repository). Exits non-zero on
+// any failed assertion or request error.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,11 +29,12 @@ function cliArguments() {
       options: {
         folder: { type: 'string', multiple: true },
         set: { type: 'string', multiple: true },
+        junit: { type: 'string', default: join('reports', 'newman-junit.xml') },
       },
     });
   } catch (error) {
     fail(
-      `${error.message}\nusage: node tests/postman/run.mjs [local|docker|kubernetes] [--folder NAME]... [--set key=value]...`,
+      `${error.message}\nusage: node tests/postman/run.mjs [local|docker|kubernetes] [--folder NAME]... [--set key=value]... [--junit PATH]`,
     );
   }
 }
@@ -66,7 +68,7 @@ for (const pair of options.set ?? []) {
   envVar.push({ key: pair.slice(0, at), value: pair.slice(at + 1) });
 }
 
-const junitPath = join(root, 'reports', 'newman-junit.xml');
+const junitPath = join(root, options.junit);
 mkdirSync(dirname(junitPath), { recursive: true });
 
 newman.run(

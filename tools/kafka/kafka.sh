@@ -62,14 +62,14 @@ ensure_jars() {
 
 # Command-line tools: quick to start, warnings only, on stderr (stdout stays the tool's own output).
 tool() {
-  local log4j="$cache_dir/tools-log4j.properties"
-  [[ -f "$log4j" ]] || printf '%s\n' 'log4j.rootLogger=WARN, stderr' \
-    'log4j.appender.stderr=org.apache.log4j.ConsoleAppender' 'log4j.appender.stderr.Target=System.err' \
-    'log4j.appender.stderr.layout=org.apache.log4j.PatternLayout' \
-    'log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n' >"$log4j"
+  local log4j2="$cache_dir/tools-log4j2.properties"
+  [[ -f "$log4j2" ]] || printf '%s\n' 'appender.stderr.type = Console' 'appender.stderr.name = stderr' \
+    'appender.stderr.target = SYSTEM_ERR' 'appender.stderr.layout.type = PatternLayout' \
+    'appender.stderr.layout.pattern = [%d] %p %m (%c)%n' 'rootLogger.level = warn' \
+    'rootLogger.appenderRef.stderr.ref = stderr' >"$log4j2"
   # shellcheck disable=SC2086 # KAFKA_TOOL_OPTS is a list of JVM options
   java ${KAFKA_TOOL_OPTS:--Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1} -Djava.awt.headless=true \
-    -Dlog4j.configuration="file:$log4j" -cp "$libs/*" "$@"
+    -Dlog4j2.configurationFile="$log4j2" -cp "$libs/*" "$@"
 }
 
 # Our broker: the pid file exists and names a live java process started with our server.properties.
@@ -109,14 +109,20 @@ group.initial.rebalance.delay.ms=0
 num.partitions=3
 log.retention.hours=24
 EOF
-  cat >"$state_dir/log4j.properties" <<'EOF'
-log4j.rootLogger=INFO, stdout
-log4j.appender.stdout=org.apache.log4j.ConsoleAppender
-log4j.appender.stdout.layout=org.apache.log4j.PatternLayout
-log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n
-log4j.logger.kafka.request.logger=WARN
-log4j.logger.state.change.logger=WARN
-log4j.logger.org.apache.kafka.clients=WARN
+  # log4j2's properties format: log4j-core reads it without the YAML or JSON modules.
+  cat >"$state_dir/log4j2.properties" <<'EOF'
+appender.stdout.type = Console
+appender.stdout.name = stdout
+appender.stdout.layout.type = PatternLayout
+appender.stdout.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = info
+rootLogger.appenderRef.stdout.ref = stdout
+logger.request.name = kafka.request.logger
+logger.request.level = warn
+logger.state.name = state.change.logger
+logger.state.level = warn
+logger.clients.name = org.apache.kafka.clients
+logger.clients.level = warn
 EOF
 }
 
@@ -144,7 +150,7 @@ start() {
   rm -f "$pid_file"
   # setsid: the broker outlives this shell and never gets the terminal's Ctrl-C.
   setsid java -Xms"$heap" -Xmx"$heap" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
-    -Dlog4j.configuration="file:$state_dir/log4j.properties" -cp "$libs/*" \
+    -Dlog4j2.configurationFile="$state_dir/log4j2.properties" -cp "$libs/*" \
     kafka.Kafka "$props" </dev/null >>"$log_file" 2>&1 &
   local pid=$!
   echo "$pid" >"$pid_file"

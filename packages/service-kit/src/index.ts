@@ -1,4 +1,4 @@
 export { ConfigError, envBoolean, envPort, loadConfig, logLevel } from './config.js';
 export { errorHandling, HttpError, parseInput } from './errors.js';
 export { fastifyOptions, type ServiceOptions } from './options.js';
-export { type AppDeps, type Lifecycle, runService, StartupError, startServer } from './server.js';
+export { type AppDeps, type Lifecycle, runService, StartupError } from './server.js';

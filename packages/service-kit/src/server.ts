@@ -11,62 +11,12 @@ export class StartupError extends Error {
   override name = 'StartupError';
 }
 
-interface StartOptions {
-  port: number;
-  host?: string;
+interface ServiceConfig {
+  PORT: number;
   /**
    * How long to keep serving after SIGTERM before closing, so load balancers see the failing readiness
    * probe and stop sending new requests first (Kubernetes endpoints lag a few seconds behind).
    */
-  shutdownDelayMs?: number;
-  /** Called first on SIGTERM/SIGINT, before the delay: fail readiness here. */
-  onShutdownStart?: () => void;
-}
-
-/**
- * Builds, listens and owns the process lifecycle. A ConfigError exits with its message only (no stack),
- * because it is an operator's problem, not a bug.
- */
-export async function startServer(
-  build: () => Promise<FastifyInstance>,
-  { port, host = '0.0.0.0', shutdownDelayMs = 0, onShutdownStart }: StartOptions,
-): Promise<FastifyInstance> {
-  let app: FastifyInstance;
-  try {
-    app = await build();
-    await app.listen({ port, host });
-  } catch (error) {
-    if (error instanceof ConfigError || error instanceof StartupError) {
-      process.stderr.write(`${error.message}\n`);
-    } else {
-      process.stderr.write(`Failed to start: ${(error as Error).stack ?? String(error)}\n`);
-    }
-    process.exit(1);
-  }
-
-  let stopping = false;
-  const stop = async (signal: NodeJS.Signals) => {
-    if (stopping) return;
-    stopping = true;
-    app.log.info({ signal, shutdownDelayMs }, 'shutting down: draining in-flight requests');
-    onShutdownStart?.();
-    if (shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, shutdownDelayMs));
-    try {
-      await app.close();
-      app.log.info('shut down cleanly');
-      process.exit(0);
-    } catch (error) {
-      app.log.error({ err: error }, 'error while shutting down');
-      process.exit(1);
-    }
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-  return app;
-}
-
-interface ServiceConfig {
-  PORT: number;
   SHUTDOWN_DELAY_MS: number;
 }
 
@@ -81,27 +31,46 @@ export interface AppDeps extends Partial<Lifecycle> {
 }
 
 /**
- * A service's whole `server.ts`: read the environment (a bad one exits with the operator-readable message),
- * build the app, listen, and on SIGTERM fail readiness, wait SHUTDOWN_DELAY_MS, then drain and exit.
+ * A service's whole `server.ts`: read the environment, build the app and listen; on SIGTERM or SIGINT fail
+ * readiness, wait SHUTDOWN_DELAY_MS, then drain and exit. A ConfigError or StartupError exits with its message
+ * only (no stack), because it is the operator's to fix, not a bug.
  */
 export async function runService<C extends ServiceConfig>(
   schema: z.ZodType<C>,
   build: (config: C, lifecycle: Lifecycle) => Promise<FastifyInstance>,
 ): Promise<FastifyInstance> {
+  let shuttingDown = false;
   let config: C;
+  let app: FastifyInstance;
   try {
     config = loadConfig(schema);
+    app = await build(config, { isShuttingDown: () => shuttingDown });
+    await app.listen({ port: config.PORT, host: '0.0.0.0' });
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n`);
+    if (error instanceof ConfigError || error instanceof StartupError) {
+      process.stderr.write(`${error.message}\n`);
+    } else {
+      process.stderr.write(`Failed to start: ${(error as Error).stack ?? String(error)}\n`);
+    }
     process.exit(1);
   }
-  let shuttingDown = false;
-  return startServer(() => build(config, { isShuttingDown: () => shuttingDown }), {
-    port: config.PORT,
-    shutdownDelayMs: config.SHUTDOWN_DELAY_MS,
-    onShutdownStart: () => {
-      shuttingDown = true;
-    },
-  });
+
+  const shutdownDelayMs = config.SHUTDOWN_DELAY_MS;
+  const stop = async (signal: NodeJS.Signals) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    app.log.info({ signal, shutdownDelayMs }, 'shutting down: draining in-flight requests');
+    if (shutdownDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, shutdownDelayMs));
+    try {
+      await app.close();
+      app.log.info('shut down cleanly');
+      process.exit(0);
+    } catch (error) {
+      app.log.error({ err: error }, 'error while shutting down');
+      process.exit(1);
+    }
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  return app;
 }

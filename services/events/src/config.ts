@@ -22,7 +22,7 @@ export const configSchema = z.object({
   PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(5_000),
   /** How many processed events GET /api/events/recent can show. */
   RECENT_EVENTS_CAPACITY: z.coerce.number().int().min(1).max(100_000).default(500),
-  /** Time between failing readiness and closing on SIGTERM (see service-kit startServer). */
+  /** Time between failing readiness and closing on SIGTERM (see service-kit runService). */
   SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
   LOG_LEVEL: logLevel,
 });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { parseInput } from '@cinemaabyss/service-kit';
+import { HttpError, parseInput } from '@cinemaabyss/service-kit';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { type EventEnvelope, entityKey, eventTypes, payloadSchemas } from './events.js';
@@ -44,9 +44,7 @@ export async function eventRoutes(
       } catch (error) {
         if (!(error instanceof KafkaUnavailableError)) throw error;
         metrics.failed.inc({ type });
-        request.log.warn({ err: error, type }, 'event not published');
-        // Sent directly: the shared error handler hides the message of every 5xx, and this one helps.
-        return reply.code(503).send({ error: `Kafka unavailable, event not published: ${error.message}` });
+        throw new HttpError(503, `Kafka unavailable, event not published: ${error.message}`);
       }
       metrics.produced.inc({ type });
       return reply.code(201).send({

@@ -105,14 +105,17 @@ export async function deleteTopics(config: Config, brokerList = brokers): Promis
   }
 }
 
-/** Messages in each topic (sum of the partitions' high watermarks). */
+/**
+ * Messages in each topic (sum of the partitions' high watermarks). A partition created a moment ago can still
+ * answer NOT_LEADER_OR_FOLLOWER (seen on Kafka 4.4), so each topic is asked until it answers, boundedly.
+ */
 export async function messageCounts(kafka: Kafka, topics: string[]): Promise<Record<string, number>> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const counts: Record<string, number> = {};
     for (const topic of topics) {
-      const offsets = await admin.fetchTopicOffsets(topic);
+      const offsets = await waitFor(`the offsets of ${topic}`, () => admin.fetchTopicOffsets(topic), 10_000);
       counts[topic] = offsets.reduce((sum, { high, low }) => sum + Number(high) - Number(low), 0);
     }
     return counts;

@@ -1,9 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { HttpError, parseInput } from '@cinemaabyss/service-kit';
+import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { type FlagStore, FlagStoreUnavailableError } from './flags/store.js';
 import { effectivePercent, flagChangeSchema, flagValueSchema } from './flags/value.js';
+import type { Metrics } from './metrics.js';
 import type { Policy } from './routing/policy.js';
 
 /** Who made a change, for the history (named operators replace X-Operator in a later step). */
@@ -13,6 +15,9 @@ function operatorOf(request: FastifyRequest): string {
 }
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
+/** Failed authentications a client address may make per window before it is answered 429. */
+export const AUTH_FAILURES_PER_WINDOW = 20;
+const AUTH_WINDOW = '1 minute';
 
 /**
  * Operator API for the migration flags, behind `Authorization: Bearer <ADMIN_TOKEN>`. Registered only
@@ -20,13 +25,35 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
  */
 export async function adminRoutes(
   app: FastifyInstance,
-  { token, flags, policy }: { token: string; flags: FlagStore; policy: Policy },
+  { token, flags, metrics, policy }: { token: string; flags: FlagStore; metrics: Metrics; policy: Policy },
 ) {
   // Comparing fixed-length digests keeps the comparison constant-time whatever the caller sends.
-  const expected = digest(`Bearer ${token}`);
-  app.addHook('onRequest', async (request, reply) => {
-    const given = request.headers.authorization ?? '';
-    if (!timingSafeEqual(digest(given), expected)) {
+  const expected = digest(token);
+  // The auth scheme is case-insensitive (RFC 9110 §11.1); the token is not.
+  const authenticated = (request: FastifyRequest) => {
+    const [, given = ''] = /^bearer +(.*)$/i.exec(request.headers.authorization ?? '') ?? [];
+    return timingSafeEqual(digest(given), expected);
+  };
+
+  // Only failures count: an authenticated request is on the allow list, so a guessing client on the
+  // same address never locks the operator out.
+  await app.register(rateLimit, {
+    max: AUTH_FAILURES_PER_WINDOW,
+    timeWindow: AUTH_WINDOW,
+    allowList: (request) => authenticated(request),
+    onExceeded: (request) => {
+      metrics.authFailure(429);
+      request.log.warn({ ip: request.ip }, 'admin authentication failed too often: rate-limited');
+    },
+    errorResponseBuilder: (_request, { after }) =>
+      new HttpError(429, `too many failed authentications from this address; retry in ${after}`),
+  });
+  // preParsing, after the limiter's route-level onRequest hook has counted the failure (context-level
+  // onRequest hooks run first), and before an unauthenticated body is parsed.
+  app.addHook('preParsing', async (request, reply) => {
+    if (!authenticated(request)) {
+      metrics.authFailure(401);
+      request.log.warn({ ip: request.ip, url: request.url }, 'admin authentication failed');
       reply.header('www-authenticate', 'Bearer');
       throw new HttpError(401, 'missing or invalid bearer token');
     }
@@ -53,8 +80,8 @@ export async function adminRoutes(
   const exportSchema = z.strictObject({
     flags: z.record(z.string(), flagValueSchema, { error: 'must map flag names to values' }),
   });
-  // Answered here: the shared error handler hides the message of every 5xx, and this one helps the
-  // operator. Anything else goes on to the shared handler.
+  // The flag store knows nothing of HTTP: its outage becomes a 503 with its message (what the operator
+  // should do) here. Anything else goes on to the shared handler.
   app.setErrorHandler((error, _request, reply) => {
     if (error instanceof FlagStoreUnavailableError) return reply.code(503).send({ error: error.message });
     throw error;

@@ -4,6 +4,7 @@ import { Agent } from 'undici';
 import { AccessLog } from './access-log.js';
 import { adminRoutes } from './admin.js';
 import type { Config } from './config.js';
+import { continueUnlessTooLarge, edgeChecks } from './edge.js';
 import { FlagStore } from './flags/store.js';
 import { createMetrics } from './metrics.js';
 import { registerProxies } from './proxy.js';
@@ -17,11 +18,25 @@ export interface GatewayDeps extends AppDeps {
 export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<FastifyInstance> {
   const policy = deps.policy ?? loadPolicy(config);
   const app = Fastify({
-    ...fastifyOptions({ logLevel: config.LOG_LEVEL, logger: deps.logger }),
+    ...fastifyOptions({
+      logLevel: config.LOG_LEVEL,
+      logger: deps.logger,
+      clientTimeouts: {
+        headersMs: config.CLIENT_HEADERS_TIMEOUT_MS,
+        requestMs: config.CLIENT_REQUEST_TIMEOUT_MS,
+        keepAliveMs: config.CLIENT_KEEP_ALIVE_MS,
+      },
+    }),
     logController: new AccessLog(config.ACCESS_LOG),
     // Keep serving requests that arrive on open connections while draining instead of answering 503.
     return503OnClosing: false,
+    // A hop count as a function: Fastify's types accept none, proxy-addr counts hops this way too.
+    trustProxy: typeof config.TRUST_PROXY === 'number' ? trustHops(config.TRUST_PROXY) : config.TRUST_PROXY,
+    // For the bodies the gateway parses itself (admin); proxied ones are checked in edgeChecks.
+    bodyLimit: config.GATEWAY_MAX_BODY_BYTES,
   });
+  app.server.on('checkContinue', continueUnlessTooLarge(app.server, config.GATEWAY_MAX_BODY_BYTES));
+  app.addHook('onRequest', edgeChecks(config.GATEWAY_MAX_BODY_BYTES));
   await app.register(errorHandling);
 
   const seeds = Object.fromEntries(Object.entries(policy.flags).map(([name, flag]) => [name, flag.seed]));
@@ -30,6 +45,7 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
     keepAliveTimeout: config.UPSTREAM_KEEP_ALIVE_MS,
     keepAliveMaxTimeout: config.UPSTREAM_KEEP_ALIVE_MS,
     connect: { timeout: Math.min(config.UPSTREAM_TIMEOUT_MS, 5_000) },
+    connections: config.UPSTREAM_MAX_CONNECTIONS,
     // Set once here rather than per request through reply-from's `timeout` option.
     headersTimeout: config.UPSTREAM_TIMEOUT_MS,
     bodyTimeout: config.UPSTREAM_TIMEOUT_MS,
@@ -48,7 +64,12 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
   // so it reports "degraded" but stays in the load balancer (a Redis blip must not empty the pool).
   app.get('/ready', async (_request, reply) => {
     const redis = flags.isConnected() ? 'connected' : 'disconnected';
-    const flagValues = Object.fromEntries(flags.names().map((name) => [name, flags.get(name)]));
+    const flagValues = Object.fromEntries(
+      flags.names().map((name) => {
+        const flag = flags.get(name)!;
+        return [name, { ...flag.value, source: flag.source }];
+      }),
+    );
     if (deps.isShuttingDown?.())
       return reply.code(503).send({ status: 'shutting-down', redis, flags: flagValues });
     return { status: redis === 'connected' ? 'ready' : 'degraded', redis, flags: flagValues };
@@ -58,9 +79,7 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
     reply.type(metrics.contentType).send(await metrics.render()),
   );
 
-  if (config.ADMIN_TOKEN) {
-    await app.register(adminRoutes, { token: config.ADMIN_TOKEN, flags, policy });
-  }
+  // Before the admin routes: they inherit the request decorations the proxies' metrics hook reads.
   await registerProxies(app, {
     policy,
     flags,
@@ -68,5 +87,14 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
     agent,
     isShuttingDown: deps.isShuttingDown ?? (() => false),
   });
+  if (config.ADMIN_TOKEN) {
+    await app.register(adminRoutes, { token: config.ADMIN_TOKEN, flags, metrics, policy });
+  }
   return app;
 }
+
+/** Trusts the nearest `hops` proxies: hop 0 is the socket's peer. */
+const trustHops =
+  (hops: number) =>
+  (_address: string, hop: number): boolean =>
+    hop < hops;

@@ -13,8 +13,31 @@ describe('gateway configuration', () => {
 
   it('refuses a short admin token and a non-http upstream', () => {
     const load = () => loadConfig(configSchema, { ADMIN_TOKEN: 'short', MONOLITH_URL: 'ftp://x' });
-    expect(load).toThrow('ADMIN_TOKEN: must be at least 16 characters (got "short")');
+    expect(load).toThrow(
+      'ADMIN_TOKEN: must be at least 32 characters (e.g. openssl rand -hex 24) (got "short")',
+    );
     expect(load).toThrow('MONOLITH_URL: must be an http(s):// URL (got "ftp://x")');
+  });
+
+  it('reads TRUST_PROXY as none, a hop count or an address list, and refuses anything else', () => {
+    const trust = (value?: string) => loadConfig(configSchema, { TRUST_PROXY: value }).TRUST_PROXY;
+    expect(trust()).toBe(false);
+    expect(trust('')).toBe(false);
+    expect(trust('2')).toBe(2);
+    expect(trust('10.0.0.0/8, 127.0.0.1,fd00::/8,loopback')).toEqual([
+      '10.0.0.0/8',
+      '127.0.0.1',
+      'fd00::/8',
+      'loopback',
+    ]);
+    for (const bad of ['0', 'true', '10.0.0.0/33', '300.1.1.1', '10.0.0.0/8,', 'example.com'])
+      expect(() => trust(bad)).toThrow(`TRUST_PROXY: must be a number of proxy hops`);
+  });
+
+  it('refuses a headers timeout longer than the request timeout', () => {
+    expect(() =>
+      loadConfig(configSchema, { CLIENT_HEADERS_TIMEOUT_MS: '40000', CLIENT_REQUEST_TIMEOUT_MS: '30000' }),
+    ).toThrow('CLIENT_HEADERS_TIMEOUT_MS: must not be longer than CLIENT_REQUEST_TIMEOUT_MS (got "40000")');
   });
 
   it('seeds the movies flag of the built-in policy from GRADUAL_MIGRATION and MOVIES_MIGRATION_PERCENT', () => {

@@ -123,6 +123,13 @@ export function createMetrics(flags: Pick<FlagStore, 'names' | 'get' | 'isConnec
     },
   });
 
+  const authFailures = new Counter({
+    name: 'gateway_admin_auth_failures_total',
+    help: 'Admin requests refused for a missing or wrong token (401) or for too many such failures (429)',
+    labelNames: ['status'] as const,
+    registers: [registry],
+  });
+
   /** Route prefix → upstream name → its traffic. */
   const traffic = new Map<string, Map<string, Traffic>>();
   /** Routing decisions on migrating routes, counted per (frozen, per-route) decision object. */
@@ -147,6 +154,9 @@ export function createMetrics(flags: Pick<FlagStore, 'names' | 'get' | 'isConnec
     },
     fallback(route: string, from: string, to: string): void {
       fallbacks.labels(route, from, to).inc();
+    },
+    authFailure(status: 401 | 429): void {
+      authFailures.labels(String(status)).inc();
     },
     /** The whole exposition for GET /metrics. */
     async render(): Promise<string> {

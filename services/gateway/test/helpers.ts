@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Config, configSchema } from '../src/config.js';
-import { type Policy, policySchema } from '../src/routing/policy.js';
+import { BUILT_IN_POLICY, type Policy, policySchema } from '../src/routing/policy.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123';
 
 export interface Echo {
   upstream: string;
@@ -28,8 +28,8 @@ export interface Upstream {
 /**
  * A real HTTP upstream on a free port that echoes what it received. `/slow?ms=N` answers after N ms,
  * `/reset` destroys the socket without answering, `/busy` answers 503, `/truncate` announces 1000 bytes
- * and dies after 500, `/drip` sends half of a 64 KiB body and the rest on `releaseDrips()`; `hits` counts
- * requests by path.
+ * and dies after 500, `/drip` sends half of a 64 KiB body and the rest on `releaseDrips()`,
+ * `/reject-body` answers 413 without reading the body and closes; `hits` counts requests by path.
  */
 export async function startUpstream(name: string): Promise<Upstream> {
   const hits = new Map<string, number>();
@@ -37,6 +37,12 @@ export async function startUpstream(name: string): Promise<Upstream> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     hits.set(path, (hits.get(path) ?? 0) + 1);
+    if (path.endsWith('/reject-body')) {
+      // As a server with a body limit does: answer before the body has arrived, and close.
+      res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
+      res.end('{"error":"body too large for the upstream"}');
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -109,19 +115,18 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 /** A flag name no other test uses, so tests sharing the Redis on 6379 never see each other's values. */
 export const uniqueFlag = () => `test-${randomUUID().slice(0, 8)}`;
 
-/** The built-in routing policy pointed at test upstreams, with `flag` migrating /api/movies. */
+/** The built-in routing policy with these upstreams and `flag` in place of `movies`. */
 export function policyFor(
   urls: { monolith: string; movies: string; events: string },
   flag: string,
   seed = { enabled: true, percent: 0 },
 ): Policy {
   return policySchema.parse({
+    ...BUILT_IN_POLICY,
     upstreams: urls,
-    routes: [
-      { prefix: '/api/movies', upstream: 'monolith', migrate: { flag, to: 'movies' } },
-      { prefix: '/api/events', upstream: 'events' },
-      { prefix: '/api', upstream: 'monolith' },
-    ],
+    routes: BUILT_IN_POLICY.routes.map((route) =>
+      route.migrate ? { ...route, migrate: { ...route.migrate, flag } } : route,
+    ),
     flags: { [flag]: { seed } },
   });
 }

@@ -3,10 +3,10 @@
 {{- default .Release.Name .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* The four services: port and probe paths. One source for every template that loops over them. */}}
+{{/* The four services: port and probe paths, as in deploy/services.json (tests/deploy checks the rendering). */}}
 {{- define "cinemaabyss.services" -}}
 monolith: {port: 8080, liveness: /health, readiness: /ready, component: legacy-backend}
-movies: {port: 8081, liveness: /api/movies/health, readiness: /api/movies/health, component: backend}
+movies: {port: 8081, liveness: /api/movies/health, readiness: /api/movies/ready, component: backend}
 events: {port: 8082, liveness: /api/events/health, readiness: /api/events/ready, component: backend}
 gateway: {port: 8000, liveness: /health, readiness: /ready, component: gateway}
 {{- end -}}

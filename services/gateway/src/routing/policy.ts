@@ -40,6 +40,10 @@ export const policySchema = z
     upstreams: z.record(name, z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL' })),
     routes: z.array(routeSchema).min(1, 'needs at least one route'),
     flags: z.record(name, flagSchema).default({}),
+    /** Upstream paths the gateway does not expose (answered 404 like any unknown path). */
+    internal: z
+      .array(z.string().regex(/^\/[A-Za-z0-9/_-]*$/, 'must be a path like /api/events/recent'))
+      .default([]),
   })
   .superRefine((policy, ctx) => {
     const issue = (path: (string | number)[], message: string) =>
@@ -86,6 +90,8 @@ export const BUILT_IN_POLICY = {
     { prefix: '/api', upstream: 'monolith' },
   ],
   flags: { movies: { seed: { enabled: true, percent: 0 } } },
+  // The latest processed events carry users' names, emails and payment details.
+  internal: ['/api/events/recent'],
 };
 
 /** What the environment says about the policy (validated in config.ts); undefined where not set. */
