@@ -26,6 +26,7 @@ export class AccessLog extends LogController {
           url: request.url,
           statusCode: reply.statusCode,
           upstream: request.upstreamName || undefined,
+          reason: request.decision?.reason,
           ms: Math.round(reply.elapsedTime * 100) / 100,
         },
         'request completed',

@@ -3,9 +3,16 @@ import { HttpError, parseInput } from '@cinemaabyss/service-kit';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { type FlagStore, FlagStoreUnavailableError } from './flag-store.js';
-import { effectivePercent, flagChangeSchema } from './flags.js';
+import { type FlagStore, FlagStoreUnavailableError } from './flags/store.js';
+import { effectivePercent, flagChangeSchema, flagValueSchema } from './flags/value.js';
 import type { Metrics } from './metrics.js';
+import type { Policy } from './routing/policy.js';
+
+/** Who made a change, for the history (named operators replace X-Operator in a later step). */
+function operatorOf(request: FastifyRequest): string {
+  const operator = request.headers['x-operator'];
+  return `${typeof operator === 'string' && operator !== '' ? operator.slice(0, 100) : 'admin'} (${request.ip})`;
+}
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 /** Failed authentications a client address may make per window before it is answered 429. */
@@ -18,7 +25,7 @@ const AUTH_WINDOW = '1 minute';
  */
 export async function adminRoutes(
   app: FastifyInstance,
-  { token, flags, metrics }: { token: string; flags: FlagStore; metrics: Metrics },
+  { token, flags, metrics, policy }: { token: string; flags: FlagStore; metrics: Metrics; policy: Policy },
 ) {
   // Comparing fixed-length digests keeps the comparison constant-time whatever the caller sends.
   const expected = digest(token);
@@ -63,12 +70,16 @@ export async function adminRoutes(
     const flag = flags.get(name)!;
     return {
       name,
-      enabled: flag.enabled,
-      percent: flag.percent,
+      ...flag.value,
       effectivePercent: effectivePercent(flag),
       source: flag.source,
+      routes: policy.routes.filter((route) => route.migrate?.flag === name).map((route) => route.prefix),
     };
   };
+  // The export document: every flag's runtime value; import takes the same shape back.
+  const exportSchema = z.strictObject({
+    flags: z.record(z.string(), flagValueSchema, { error: 'must map flag names to values' }),
+  });
   // The flag store knows nothing of HTTP: its outage becomes a 503 with its message (what the operator
   // should do) here. Anything else goes on to the shared handler.
   app.setErrorHandler((error, _request, reply) => {
@@ -81,13 +92,29 @@ export async function adminRoutes(
     flags: flags.names().map(describe),
   }));
 
+  app.get('/admin/flags/export', async () => ({ flags: flags.export() }));
+
+  // Validated whole before anything is written, then written in one atomic step.
+  app.put('/admin/flags/import', async (request) => {
+    const document = parseInput(exportSchema, request.body, 'body');
+    const unknown = Object.keys(document.flags).filter((name) => !flags.get(name));
+    if (unknown.length > 0)
+      throw new HttpError(
+        400,
+        `body.flags: unknown flag "${unknown[0]}"; known flags: ${flags.names().join(', ')}`,
+      );
+    const by = operatorOf(request);
+    const changed = await flags.import(document.flags, by);
+    request.log.info({ by, changed: Object.keys(changed) }, 'flags imported through the admin API');
+    return { changed: Object.keys(changed), flags: flags.names().map(describe) };
+  });
+
   app.get('/admin/flags/:name', async (request) => describe(knownFlag(request)));
 
   app.put('/admin/flags/:name', async (request) => {
     const name = knownFlag(request);
     const change = parseInput(flagChangeSchema, request.body, 'body');
-    const operator = request.headers['x-operator'];
-    const by = `${typeof operator === 'string' && operator !== '' ? operator.slice(0, 100) : 'admin'} (${request.ip})`;
+    const by = operatorOf(request);
     const entry = await flags.update(name, change, by);
     request.log.info(
       { flag: name, by, old: entry.old, new: entry.new },

@@ -5,18 +5,18 @@ import { AccessLog } from './access-log.js';
 import { adminRoutes } from './admin.js';
 import type { Config } from './config.js';
 import { continueUnlessTooLarge, edgeChecks } from './edge.js';
-import { FlagStore } from './flag-store.js';
+import { FlagStore } from './flags/store.js';
 import { createMetrics } from './metrics.js';
 import { registerProxies } from './proxy.js';
-import { type RouteTable, routeTableFromConfig } from './routes.js';
+import { loadPolicy, type Policy } from './routing/policy.js';
 
 export interface GatewayDeps extends AppDeps {
-  /** Defaults to the table built from the config; tests pass their own upstreams. */
-  routeTable?: RouteTable;
+  /** Defaults to the policy of GATEWAY_ROUTES_FILE or the built-in one; tests pass their own. */
+  policy?: Policy;
 }
 
 export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<FastifyInstance> {
-  const table = deps.routeTable ?? routeTableFromConfig(config);
+  const policy = deps.policy ?? loadPolicy(config);
   const app = Fastify({
     ...fastifyOptions({
       logLevel: config.LOG_LEVEL,
@@ -39,7 +39,8 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
   app.addHook('onRequest', edgeChecks(config.GATEWAY_MAX_BODY_BYTES));
   await app.register(errorHandling);
 
-  const flags = new FlagStore(config.REDIS_URL, table.flagSeeds, app.log, config.FLAG_SNAPSHOT_FILE);
+  const seeds = Object.fromEntries(Object.entries(policy.flags).map(([name, flag]) => [name, flag.seed]));
+  const flags = new FlagStore(config.REDIS_URL, seeds, app.log, config.FLAG_SNAPSHOT_FILE);
   const agent = new Agent({
     keepAliveTimeout: config.UPSTREAM_KEEP_ALIVE_MS,
     keepAliveMaxTimeout: config.UPSTREAM_KEEP_ALIVE_MS,
@@ -63,7 +64,12 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
   // so it reports "degraded" but stays in the load balancer (a Redis blip must not empty the pool).
   app.get('/ready', async (_request, reply) => {
     const redis = flags.isConnected() ? 'connected' : 'disconnected';
-    const flagValues = Object.fromEntries(flags.names().map((name) => [name, flags.get(name)]));
+    const flagValues = Object.fromEntries(
+      flags.names().map((name) => {
+        const flag = flags.get(name)!;
+        return [name, { ...flag.value, source: flag.source }];
+      }),
+    );
     if (deps.isShuttingDown?.())
       return reply.code(503).send({ status: 'shutting-down', redis, flags: flagValues });
     return { status: redis === 'connected' ? 'ready' : 'degraded', redis, flags: flagValues };
@@ -75,14 +81,14 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
 
   // Before the admin routes: they inherit the request decorations the proxies' metrics hook reads.
   await registerProxies(app, {
-    table,
+    policy,
     flags,
     metrics,
     agent,
     isShuttingDown: deps.isShuttingDown ?? (() => false),
   });
   if (config.ADMIN_TOKEN) {
-    await app.register(adminRoutes, { token: config.ADMIN_TOKEN, flags, metrics });
+    await app.register(adminRoutes, { token: config.ADMIN_TOKEN, flags, metrics, policy });
   }
   return app;
 }

@@ -1,7 +1,7 @@
 import { ConfigError, loadConfig } from '@cinemaabyss/service-kit';
 import { describe, expect, it } from 'vitest';
 import { configSchema } from './config.js';
-import { routeTableFromConfig, routeTableSchema } from './routes.js';
+import { loadPolicy } from './routing/policy.js';
 
 describe('gateway configuration', () => {
   it('refuses MOVIES_MIGRATION_PERCENT=150 with a message naming the variable and the value', () => {
@@ -40,29 +40,13 @@ describe('gateway configuration', () => {
     ).toThrow('CLIENT_HEADERS_TIMEOUT_MS: must not be longer than CLIENT_REQUEST_TIMEOUT_MS (got "40000")');
   });
 
-  it('builds the route table with the env seed for the movies flag', () => {
-    const table = routeTableFromConfig(
-      loadConfig(configSchema, { GRADUAL_MIGRATION: 'false', MOVIES_MIGRATION_PERCENT: '30' }),
-    );
-    expect(table.flagSeeds).toEqual({ movies: { enabled: false, percent: 30 } });
-    expect(table.routes.map((r) => [r.prefix, r.upstream, r.migration?.to])).toEqual([
-      ['/api/movies', 'monolith', 'movies'],
-      ['/api/events', 'events', undefined],
-      ['/api', 'monolith', undefined],
-    ]);
-  });
-
-  it('rejects a route table naming an unknown upstream or an unseeded flag', () => {
-    const result = routeTableSchema.safeParse({
-      upstreams: { monolith: 'http://127.0.0.1:1' },
-      routes: [{ prefix: '/api/users', upstream: 'monolith', migration: { flag: 'users', to: 'users' } }],
-      flagSeeds: {},
+  it('seeds the movies flag of the built-in policy from GRADUAL_MIGRATION and MOVIES_MIGRATION_PERCENT', () => {
+    const config = loadConfig(configSchema, { GRADUAL_MIGRATION: 'false', MOVIES_MIGRATION_PERCENT: '30' });
+    expect(loadPolicy(config).flags.movies?.seed).toEqual({ enabled: false, percent: 30 });
+    expect(loadPolicy(loadConfig(configSchema, {})).flags.movies?.seed).toEqual({
+      enabled: true,
+      percent: 0,
     });
-    expect(result.success).toBe(false);
-    expect(result.error?.issues.map((i) => i.message)).toEqual([
-      'unknown upstream "users"',
-      'flag "users" has no seed',
-    ]);
   });
 
   it('takes an absolute FLAG_SNAPSHOT_FILE and refuses a relative one', () => {

@@ -41,20 +41,28 @@ const trustProxy = z
     return z.NEVER;
   });
 
+/** An optional variable; set to the empty string counts as not set. */
+const optional = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+
 export const configSchema = z
   .object({
     PORT: envPort.default(8000),
-    MONOLITH_URL: serviceUrl.default('http://127.0.0.1:8080'),
-    MOVIES_SERVICE_URL: serviceUrl.default('http://127.0.0.1:8081'),
-    EVENTS_SERVICE_URL: serviceUrl.default('http://127.0.0.1:8082'),
+    /** The routing policy (YAML, see routing/policy.ts); without it the built-in table applies. */
+    GATEWAY_ROUTES_FILE: optional(z.string()),
+    /** Override the URLs of these three upstreams (so does UPSTREAM_<NAME>_URL for any upstream). */
+    MONOLITH_URL: optional(serviceUrl),
+    MOVIES_SERVICE_URL: optional(serviceUrl),
+    EVENTS_SERVICE_URL: optional(serviceUrl),
     /** Seed for the `movies` flag, used only while Redis holds none and this gateway never saw one (docs/gateway.md). */
-    GRADUAL_MIGRATION: envBoolean.default(true),
-    MOVIES_MIGRATION_PERCENT: z.coerce
-      .number({ error: 'must be an integer from 0 to 100' })
-      .int('must be an integer from 0 to 100')
-      .min(0, 'must be an integer from 0 to 100')
-      .max(100, 'must be an integer from 0 to 100')
-      .default(0),
+    GRADUAL_MIGRATION: optional(envBoolean),
+    MOVIES_MIGRATION_PERCENT: optional(
+      z.coerce
+        .number({ error: 'must be an integer from 0 to 100' })
+        .int('must be an integer from 0 to 100')
+        .min(0, 'must be an integer from 0 to 100')
+        .max(100, 'must be an integer from 0 to 100'),
+    ),
     REDIS_URL: z
       .url({ protocol: /^rediss?$/, error: 'must be a redis:// URL' })
       .default('redis://127.0.0.1:6379'),

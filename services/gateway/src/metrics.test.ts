@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { FlagState } from './flag-store.js';
+import { type LiveFlag, live } from './flags/value.js';
 import { createMetrics } from './metrics.js';
 
 const flags = {
   names: () => ['movies'],
-  get: (): FlagState => ({ enabled: true, percent: 20, source: 'redis' }),
+  get: (): LiveFlag => live({ enabled: true, percent: 20, allow: [], deny: [] }, 'redis'),
   isConnected: () => true,
 };
 

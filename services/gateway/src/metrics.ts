@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import type { FlagStore } from './flag-store.js';
+import type { FlagStore } from './flags/store.js';
+import type { Decision } from './routing/decide.js';
 
 /** Upper bounds of the latency histogram, in seconds. */
 export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -64,6 +65,22 @@ function renderTraffic(traffic: Traffic[]): string {
   return `${lines.join('\n')}\n`;
 }
 
+function renderDecisions(decisions: Map<Decision, { flag: string; count: number }>): string {
+  const name = 'gateway_routing_decisions_total';
+  // Routes sharing a flag share label sets: sum them.
+  const byLabels = new Map<string, number>();
+  for (const [{ upstream, reason }, { flag, count }] of decisions) {
+    const labels = `flag="${flag}",upstream="${upstream}",reason="${reason}"`;
+    byLabels.set(labels, (byLabels.get(labels) ?? 0) + count);
+  }
+  const lines = [
+    `# HELP ${name} Requests on migrating routes by flag, chosen upstream and the reason for the choice`,
+    `# TYPE ${name} counter`,
+    ...[...byLabels].map(([labels, count]) => `${name}{${labels}} ${count}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
 /**
  * The gateway's Prometheus metrics: per-request traffic counted by `record`, everything else (process
  * metrics, flag values, fallbacks) through prom-client on a registry of our own, so several apps can
@@ -115,6 +132,8 @@ export function createMetrics(flags: Pick<FlagStore, 'names' | 'get' | 'isConnec
 
   /** Route prefix → upstream name → its traffic. */
   const traffic = new Map<string, Map<string, Traffic>>();
+  /** Routing decisions on migrating routes, counted per (frozen, per-route) decision object. */
+  const decisions = new Map<Decision, { flag: string; count: number }>();
 
   return {
     contentType: registry.contentType,
@@ -127,6 +146,12 @@ export function createMetrics(flags: Pick<FlagStore, 'names' | 'get' | 'isConnec
         byUpstream.set(upstream, (counted = new Traffic(`route="${route}",upstream="${upstream}"`)));
       counted.record(statusCode, seconds);
     },
+    /** Counts a decision on a migrating route: a Map lookup by the decision object, no label strings. */
+    decided(flag: string, decision: Decision): void {
+      const counted = decisions.get(decision);
+      if (counted) counted.count++;
+      else decisions.set(decision, { flag, count: 1 });
+    },
     fallback(route: string, from: string, to: string): void {
       fallbacks.labels(route, from, to).inc();
     },
@@ -136,7 +161,7 @@ export function createMetrics(flags: Pick<FlagStore, 'names' | 'get' | 'isConnec
     /** The whole exposition for GET /metrics. */
     async render(): Promise<string> {
       const all = [...traffic.values()].flatMap((byUpstream) => [...byUpstream.values()]);
-      return `${await registry.metrics()}\n${renderTraffic(all)}`;
+      return `${await registry.metrics()}\n${renderTraffic(all)}${renderDecisions(decisions)}`;
     },
   };
 }

@@ -9,17 +9,18 @@ import type {
   RouteGenericInterface,
 } from 'fastify';
 import type { Agent } from 'undici';
-import { goesToNew } from './bucketing.js';
-import type { FlagStore } from './flag-store.js';
-import { effectivePercent } from './flags.js';
+import type { FlagStore } from './flags/store.js';
 import type { Metrics } from './metrics.js';
-import type { Route, RouteTable } from './routes.js';
+import { type Decision, decide, fallbackDecision, planRoute, type RoutePlan } from './routing/decide.js';
+import type { Policy } from './routing/policy.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Route prefix and upstream name chosen for this request ('' for the gateway's own routes). */
     proxyRoute: string;
     upstreamName: string;
+    /** Where the routing decision sent this request and why (undefined for the gateway's own routes). */
+    decision: Decision | undefined;
   }
 }
 
@@ -72,7 +73,7 @@ type AnyReply = FastifyReply<RouteGenericInterface, RawServerBase>;
 type UpstreamError = Error & { code?: string; cause?: { code?: string } };
 
 interface ProxyDeps {
-  table: RouteTable;
+  policy: Policy;
   flags: FlagStore;
   metrics: Metrics;
   agent: Agent;
@@ -84,6 +85,7 @@ interface ProxyDeps {
 export async function registerProxies(app: FastifyInstance, deps: ProxyDeps): Promise<void> {
   app.decorateRequest('proxyRoute', '');
   app.decorateRequest('upstreamName', '');
+  app.decorateRequest('decision', undefined);
   // Callback-style hook: no promise per request on the hot path.
   app.addHook('onResponse', (request, reply, done) => {
     if (request.proxyRoute !== '') {
@@ -96,32 +98,25 @@ export async function registerProxies(app: FastifyInstance, deps: ProxyDeps): Pr
     }
     done();
   });
-  for (const path of deps.table.internalPaths) app.all(path, (_request, reply) => reply.callNotFound());
-  for (const route of deps.table.routes) await app.register(httpProxy, proxyOptions(route, deps));
+  for (const path of deps.policy.internal) app.all(path, (_request, reply) => reply.callNotFound());
+  for (const route of deps.policy.routes)
+    await app.register(httpProxy, proxyOptions(planRoute(deps.policy, route), deps));
 }
 
 function proxyOptions(
-  route: Route,
-  { table, flags, metrics, agent, isShuttingDown }: ProxyDeps,
+  route: RoutePlan,
+  { policy, flags, metrics, agent, isShuttingDown }: ProxyDeps,
 ): FastifyHttpProxyOptions {
   const { prefix, migration } = route;
-  const urls = table.upstreams;
+  const urls = policy.upstreams;
 
   const pickUpstream = (request: AnyRequest): string => {
-    let name = route.upstream;
-    if (migration) {
-      const flag = flags.get(migration.flag);
-      const userId = request.headers['x-user-id'];
-      if (
-        flag &&
-        goesToNew(migration.flag, effectivePercent(flag), typeof userId === 'string' ? userId : userId?.[0])
-      ) {
-        name = migration.to;
-      }
-    }
+    const decision = decide(route, migration && flags.get(migration.flag), request.method, request.headers);
     request.proxyRoute = prefix;
-    request.upstreamName = name;
-    return urls[name]!;
+    request.upstreamName = decision.upstream;
+    request.decision = decision;
+    if (migration) metrics.decided(migration.flag, decision);
+    return urls[decision.upstream]!;
   };
 
   // The upstream's headers are copied into the reply one by one, so copying only the end-to-end ones into
@@ -159,6 +154,8 @@ function proxyOptions(
           'new upstream unreachable, falling back',
         );
         request.upstreamName = route.upstream;
+        request.decision = fallbackDecision(route);
+        metrics.decided(migration.flag, request.decision);
         reply.from(undefined, {
           ...replyOptions,
           getUpstream: () => urls[route.upstream]!,

@@ -9,13 +9,13 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AUTH_FAILURES_PER_WINDOW } from '../src/admin.js';
 import { buildApp } from '../src/app.js';
-import { flagKey, historyKey } from '../src/flag-store.js';
+import { flagKey, historyKey } from '../src/flags/store.js';
 import {
   ADMIN_TOKEN,
   type Echo,
+  policyFor,
   REDIS_URL,
   startUpstream,
-  tableFor,
   testConfig,
   type Upstream,
   uniqueFlag,
@@ -58,7 +58,7 @@ describe('the edge against careless and hostile clients', () => {
     ]);
     // Everything under /api/movies goes to the movies service, so a request that bypasses the flag shows.
     app = await buildApp(testConfig(), {
-      routeTable: tableFor({ monolith: monolith.url, movies: movies.url, events: events.url }, flag, {
+      policy: policyFor({ monolith: monolith.url, movies: movies.url, events: events.url }, flag, {
         enabled: true,
         percent: 100,
       }),
@@ -208,7 +208,7 @@ describe('the edge against careless and hostile clients', () => {
       ['10.0.0.0/8', '1.1.1.1, 6.6.6.6', '127.0.0.1'],
     ])('with TRUST_PROXY=%s trusts X-Forwarded-For only from those hops', async (trust, given, forwarded) => {
       const trusting = await buildApp(testConfig({ TRUST_PROXY: trust }), {
-        routeTable: tableFor({ monolith: monolith.url, movies: movies.url, events: events.url }, flag),
+        policy: policyFor({ monolith: monolith.url, movies: movies.url, events: events.url }, flag),
       });
       try {
         const res = await trusting.inject({ url: '/api/users', headers: { 'x-forwarded-for': given } });
@@ -245,7 +245,7 @@ describe('the edge against careless and hostile clients', () => {
 
     beforeAll(async () => {
       guarded = await buildApp(testConfig({ LOG_LEVEL: 'warn' }), {
-        routeTable: tableFor({ monolith: monolith.url, movies: movies.url, events: events.url }, flag),
+        policy: policyFor({ monolith: monolith.url, movies: movies.url, events: events.url }, flag),
         logger: { level: 'warn', stream: { write: (line: string) => lines.push(JSON.parse(line)) } },
       });
     });

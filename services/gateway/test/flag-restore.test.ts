@@ -5,10 +5,10 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
-import { bucketOf } from '../src/bucketing.js';
-import { flagKey } from '../src/flag-store.js';
+import { flagKey } from '../src/flags/store.js';
+import { bucketOf } from '../src/routing/bucketing.js';
 import { DedicatedRedis } from './dedicated-redis.js';
-import { startUpstream, tableFor, testConfig, type Upstream, waitFor } from './helpers.js';
+import { policyFor, startUpstream, testConfig, type Upstream, waitFor } from './helpers.js';
 
 const FLAG = 'movies';
 const TOKEN = 'flag-restore-test-admin-token-0123456789';
@@ -52,12 +52,12 @@ describe('a flag Redis comes back without', { timeout: 30_000 }, () => {
 
   /** A gateway whose env seed for the flag is 0 %, so routing at 50 % can only come from elsewhere. */
   async function gateway(redisUrl: string, overrides: Record<string, string> = {}) {
-    const table = tableFor({ monolith: monolith.url, movies: movies.url, events: monolith.url }, FLAG, {
+    const table = policyFor({ monolith: monolith.url, movies: movies.url, events: monolith.url }, FLAG, {
       enabled: true,
       percent: 0,
     });
     const app = await buildApp(testConfig({ REDIS_URL: redisUrl, ADMIN_TOKEN: TOKEN, ...overrides }), {
-      routeTable: table,
+      policy: table,
     });
     apps.push(app);
     await app.ready();
@@ -109,10 +109,20 @@ describe('a flag Redis comes back without', { timeout: 30_000 }, () => {
 
     await redis.start();
     await untilStatus(pair, 'ready');
-    expect(await direct(redis).hgetall(flagKey(FLAG))).toEqual({ enabled: 'true', percent: '50' });
+    expect(await direct(redis).hgetall(flagKey(FLAG))).toEqual({
+      enabled: 'true',
+      percent: '50',
+      allow: '[]',
+      deny: '[]',
+    });
     // The restart lost alice's entry too; racing replicas wrote back exactly one.
     expect(await history(b)).toEqual([
-      { at: expect.any(String), by: RESTORED_BY, old: null, new: { enabled: true, percent: 50 } },
+      {
+        at: expect.any(String),
+        by: RESTORED_BY,
+        old: null,
+        new: { enabled: true, percent: 50, allow: [], deny: [] },
+      },
     ]);
     for (const app of pair) {
       expect(await flagOf(app)).toMatchObject({ enabled: true, percent: 50, source: 'redis' });
@@ -167,7 +177,12 @@ describe('a flag Redis comes back without', { timeout: 30_000 }, () => {
 
     await redis.start();
     await untilStatus([app], 'ready');
-    expect(await direct(redis).hgetall(flagKey(FLAG))).toEqual({ enabled: 'true', percent: '50' });
+    expect(await direct(redis).hgetall(flagKey(FLAG))).toEqual({
+      enabled: 'true',
+      percent: '50',
+      allow: '[]',
+      deny: '[]',
+    });
     expect((await history(app)).map((entry: { by: string }) => entry.by)).toEqual([RESTORED_BY]);
     expect(await flagOf(app)).toMatchObject({ percent: 50, source: 'redis' });
     await expectRoutingAt50(app);
@@ -190,7 +205,12 @@ describe('a flag Redis comes back without', { timeout: 30_000 }, () => {
 
     await redis.start();
     await untilStatus([app], 'ready');
-    expect(await direct(redis).hgetall(flagKey(FLAG))).toEqual({ enabled: 'true', percent: '0' });
+    expect(await direct(redis).hgetall(flagKey(FLAG))).toEqual({
+      enabled: 'true',
+      percent: '0',
+      allow: '[]',
+      deny: '[]',
+    });
     expect(await history(app)).toEqual([]);
     await waitFor(
       async () => {

@@ -2,13 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
-import { bucketOf } from '../src/bucketing.js';
-import { flagKey, HISTORY_LIMIT, historyKey } from '../src/flag-store.js';
+import { flagKey, HISTORY_LIMIT, historyKey } from '../src/flags/store.js';
+import { bucketOf } from '../src/routing/bucketing.js';
 import {
   ADMIN_TOKEN,
+  policyFor,
   REDIS_URL,
   startUpstream,
-  tableFor,
   testConfig,
   type Upstream,
   uniqueFlag,
@@ -29,10 +29,10 @@ describe('the migration flag across replicas', () => {
     const flag = uniqueFlag();
     flags.push(flag);
     if (preset) await redis.hset(flagKey(flag), preset);
-    const table = tableFor({ monolith: monolith.url, movies: movies.url, events: monolith.url }, flag, seed);
+    const table = policyFor({ monolith: monolith.url, movies: movies.url, events: monolith.url }, flag, seed);
     const pair = await Promise.all([
-      buildApp(testConfig(), { routeTable: table }),
-      buildApp(testConfig(), { routeTable: table }),
+      buildApp(testConfig(), { policy: table }),
+      buildApp(testConfig(), { policy: table }),
     ]);
     apps.push(...pair);
     for (const app of pair) await app.ready();
@@ -63,7 +63,12 @@ describe('the migration flag across replicas', () => {
 
   it('seeds Redis from the env only when it holds no value', async () => {
     const seeded = await replicas({ enabled: true, percent: 35 });
-    expect(await redis.hgetall(flagKey(seeded.flag))).toEqual({ enabled: 'true', percent: '35' });
+    expect(await redis.hgetall(flagKey(seeded.flag))).toEqual({
+      enabled: 'true',
+      percent: '35',
+      allow: '[]',
+      deny: '[]',
+    });
     const kept = await replicas({ enabled: true, percent: 35 }, { enabled: 'true', percent: '80' });
     expect(await redis.hgetall(flagKey(kept.flag))).toEqual({ enabled: 'true', percent: '80' });
     expect((await kept.a.inject({ url: `/admin/flags/${kept.flag}`, headers: auth })).json()).toMatchObject({
@@ -175,7 +180,7 @@ describe('the migration flag across replicas', () => {
       [await put('{"percent":12.5}'), 400, /body\.percent/],
       [await put('{"enabled":"yes"}'), 400, /body\.enabled: must be true or false/],
       [await put('{"percent":5,"extra":1}'), 400, /extra/],
-      [await put('{}'), 400, /give "enabled", "percent" or both/],
+      [await put('{}'), 400, /give at least one of "enabled", "percent", "allow", "deny"/],
       [await put('{"percent":'), 400, /JSON/],
       [await put('{"percent":50}', auth, 'no-such-flag'), 404, /unknown flag "no-such-flag"/],
     ];
@@ -187,7 +192,12 @@ describe('the migration flag across replicas', () => {
     expect((await a.inject({ url: '/admin/flags/no-such-flag/history', headers: auth })).statusCode).toBe(
       404,
     );
-    expect(await redis.hgetall(flagKey(flag))).toEqual({ enabled: 'true', percent: '10' });
+    expect(await redis.hgetall(flagKey(flag))).toEqual({
+      enabled: 'true',
+      percent: '10',
+      allow: '[]',
+      deny: '[]',
+    });
     expect(await redis.llen(historyKey(flag))).toBe(0);
   });
 
@@ -195,7 +205,7 @@ describe('the migration flag across replicas', () => {
     const flag = uniqueFlag();
     flags.push(flag);
     const app = await buildApp(testConfig({ ADMIN_TOKEN: '' }), {
-      routeTable: tableFor({ monolith: monolith.url, movies: movies.url, events: monolith.url }, flag),
+      policy: policyFor({ monolith: monolith.url, movies: movies.url, events: monolith.url }, flag),
     });
     apps.push(app);
     const res = await app.inject({ url: '/admin/flags', headers: auth });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Config, configSchema } from '../src/config.js';
-import { type RouteTable, routeTableFromConfig } from '../src/routes.js';
+import { BUILT_IN_POLICY, type Policy, policySchema } from '../src/routing/policy.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123';
@@ -115,26 +115,20 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 /** A flag name no other test uses, so tests sharing the Redis on 6379 never see each other's values. */
 export const uniqueFlag = () => `test-${randomUUID().slice(0, 8)}`;
 
-/** The production route table (routes.ts) with these upstreams and `flag` in place of `movies`. */
-export function tableFor(
+/** The built-in routing policy with these upstreams and `flag` in place of `movies`. */
+export function policyFor(
   urls: { monolith: string; movies: string; events: string },
   flag: string,
   seed = { enabled: true, percent: 0 },
-): RouteTable {
-  const table = routeTableFromConfig(
-    testConfig({
-      MONOLITH_URL: urls.monolith,
-      MOVIES_SERVICE_URL: urls.movies,
-      EVENTS_SERVICE_URL: urls.events,
-    }),
-  );
-  return {
-    ...table,
-    routes: table.routes.map((route) =>
-      route.migration ? { ...route, migration: { ...route.migration, flag } } : route,
+): Policy {
+  return policySchema.parse({
+    ...BUILT_IN_POLICY,
+    upstreams: urls,
+    routes: BUILT_IN_POLICY.routes.map((route) =>
+      route.migrate ? { ...route, migrate: { ...route.migrate, flag } } : route,
     ),
-    flagSeeds: { [flag]: seed },
-  };
+    flags: { [flag]: { seed } },
+  });
 }
 
 /** Polls `check` until it returns true; resolves with the elapsed milliseconds, rejects at the deadline. */

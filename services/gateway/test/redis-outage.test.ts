@@ -5,9 +5,9 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
-import { flagKey } from '../src/flag-store.js';
+import { flagKey } from '../src/flags/store.js';
 import { DedicatedRedis } from './dedicated-redis.js';
-import { ADMIN_TOKEN, startUpstream, tableFor, testConfig, type Upstream, waitFor } from './helpers.js';
+import { ADMIN_TOKEN, policyFor, startUpstream, testConfig, type Upstream, waitFor } from './helpers.js';
 
 describe('Redis outage', () => {
   let redis: DedicatedRedis;
@@ -23,7 +23,7 @@ describe('Redis outage', () => {
     redis = await DedicatedRedis.create(dir, { persistent: true });
     [monolith, movies] = await Promise.all([startUpstream('monolith'), startUpstream('movies')]);
     app = await buildApp(testConfig({ REDIS_URL: redis.url }), {
-      routeTable: tableFor({ monolith: monolith.url, movies: movies.url, events: monolith.url }, flag, {
+      policy: policyFor({ monolith: monolith.url, movies: movies.url, events: monolith.url }, flag, {
         enabled: true,
         percent: 0,
       }),
@@ -60,7 +60,12 @@ describe('Redis outage', () => {
     await redis.start();
     await waitFor(async () => (await ready()).status === 'ready', 5_000, 'the gateway to connect');
     const direct = new Redis(redis.url);
-    expect(await direct.hgetall(flagKey(flag))).toEqual({ enabled: 'true', percent: '0' });
+    expect(await direct.hgetall(flagKey(flag))).toEqual({
+      enabled: 'true',
+      percent: '0',
+      allow: '[]',
+      deny: '[]',
+    });
     direct.disconnect();
   });
 

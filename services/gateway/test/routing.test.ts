@@ -2,13 +2,13 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
-import { flagKey, historyKey } from '../src/flag-store.js';
+import { flagKey, historyKey } from '../src/flags/store.js';
 import {
   type Echo,
+  policyFor,
   REDIS_URL,
   refusedUrl,
   startUpstream,
-  tableFor,
   testConfig,
   type Upstream,
   uniqueFlag,
@@ -29,7 +29,7 @@ describe('routing through real upstreams', () => {
       startUpstream('events'),
     ]);
     app = await buildApp(testConfig(), {
-      routeTable: tableFor({ monolith: monolith.url, movies: movies.url, events: events.url }, flag),
+      policy: policyFor({ monolith: monolith.url, movies: movies.url, events: events.url }, flag),
     });
     await app.ready();
   });
@@ -170,7 +170,7 @@ describe('access log', () => {
     const lines: Record<string, unknown>[] = [];
     const stream = { write: (line: string) => lines.push(JSON.parse(line)) };
     const app = await buildApp(testConfig({ LOG_LEVEL: 'info', ACCESS_LOG: accessLog }), {
-      routeTable: tableFor({ monolith: monolith.url, movies: monolith.url, events: monolith.url }, flag),
+      policy: policyFor({ monolith: monolith.url, movies: monolith.url, events: monolith.url }, flag),
       logger: { level: 'info', stream },
     });
     try {
@@ -202,7 +202,7 @@ describe('access log', () => {
   it('asks keep-alive clients to reconnect elsewhere while draining', async () => {
     let draining = false;
     const app = await buildApp(testConfig(), {
-      routeTable: tableFor({ monolith: monolith.url, movies: monolith.url, events: monolith.url }, flag),
+      policy: policyFor({ monolith: monolith.url, movies: monolith.url, events: monolith.url }, flag),
       isShuttingDown: () => draining,
     });
     try {
@@ -230,7 +230,7 @@ describe('upstream failures', () => {
     const down = await refusedUrl();
     // Everything migrated to a movies service that is down; events is down too.
     app = await buildApp(testConfig({ UPSTREAM_TIMEOUT_MS: '200' }), {
-      routeTable: tableFor({ monolith: monolith.url, movies: down, events: down }, flag, {
+      policy: policyFor({ monolith: monolith.url, movies: down, events: down }, flag, {
         enabled: true,
         percent: 100,
       }),

@@ -1,4 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
@@ -7,7 +9,7 @@ import { refusedUrl, startUpstream, type Upstream, waitFor } from './helpers.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-describe('SIGTERM under load', () => {
+describe('the built server', () => {
   let monolith: Upstream;
   let movies: Upstream;
 
@@ -75,4 +77,35 @@ describe('SIGTERM under load', () => {
     expect(await exited).toBe(0);
     await client.close();
   }, 30_000);
+
+  it('refuses to start on an invalid routes file, naming the entry and the problem', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'gateway-routes-')), 'routes.yaml');
+    writeFileSync(
+      file,
+      [
+        'upstreams: { monolith: "http://127.0.0.1:1", movies: "http://127.0.0.1:2" }',
+        'routes:',
+        '  - { prefix: /api/movies, upstream: monolith, migrate: { flag: movies, to: movies } }',
+        '  - { prefix: /api/events, upstream: monolith }',
+        '  - { prefix: /api/users, upstream: monolith, migrate: { flag: movies, to: users } }',
+        'flags: { movies: {} }',
+      ].join('\n'),
+    );
+    const child = spawn(process.execPath, [join(root, 'dist/server.js')], {
+      env: {
+        ...process.env,
+        GATEWAY_ROUTES_FILE: file,
+        PORT: String(Number(new URL(await refusedUrl()).port)),
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk;
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toContain(`Invalid routes file ${file}:`);
+    expect(stderr).toContain('routes[2].migrate.to: unknown upstream "users"');
+  }, 15_000);
 });

@@ -4,11 +4,11 @@ import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
-import { flagKey, historyKey } from '../src/flag-store.js';
+import { flagKey, historyKey } from '../src/flags/store.js';
 import {
+  policyFor,
   REDIS_URL,
   startUpstream,
-  tableFor,
   testConfig,
   type Upstream,
   uniqueFlag,
@@ -55,7 +55,7 @@ describe('300 slow clients', () => {
         CLIENT_KEEP_ALIVE_MS: String(KEEP_ALIVE_MS),
         UPSTREAM_MAX_CONNECTIONS: String(MAX_UPSTREAM_CONNECTIONS),
       }),
-      { routeTable: tableFor({ monolith: monolith.url, movies: monolith.url, events: events.url }, flag) },
+      { policy: policyFor({ monolith: monolith.url, movies: monolith.url, events: events.url }, flag) },
     );
     port = Number(new URL(await app.listen({ port: 0, host: '127.0.0.1' })).port);
   });

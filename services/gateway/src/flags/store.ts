@@ -1,8 +1,17 @@
 import { hostname } from 'node:os';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
-import { type Flags, SnapshotFile } from './flag-snapshot.js';
-import { type FlagChange, type FlagValue, parseStoredFlag } from './flags.js';
+import { IMPORT, READ_OR_RESTORE, UPDATE } from './scripts.js';
+import { type Flags, SnapshotFile } from './snapshot.js';
+import {
+  changeToHash,
+  type FlagChange,
+  type FlagValue,
+  type LiveFlag,
+  live,
+  parseStoredFlag,
+  toHash,
+} from './value.js';
 
 const FLAG_PREFIX = 'cinemaabyss:flag:';
 const HISTORY_PREFIX = 'cinemaabyss:flag-history:';
@@ -20,52 +29,17 @@ export interface HistoryEntry {
   new: FlagValue;
 }
 
-export interface FlagState extends FlagValue {
-  /**
-   * `redis` once read from Redis; before that `snapshot` when the snapshot file held the flag, else `seed`
-   * (the env seed).
-   */
-  source: 'redis' | 'snapshot' | 'seed';
-}
-
 export class FlagStoreUnavailableError extends Error {}
 const UNAVAILABLE =
   'flag store (Redis) is unreachable; nothing was changed, retry when /ready reports redis connected';
 
-// Writes the hash only when it does not exist, so nothing ever overwrites a value someone set, and
-// records the write in the history unless `by` is empty; returns { wrote 0/1, stored hash }.
-// ARGV: enabled, percent, at, by, history limit.
-const READ_OR_RESTORE = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return { 0, redis.call('HGETALL', KEYS[1]) } end
-redis.call('HSET', KEYS[1], 'enabled', ARGV[1], 'percent', ARGV[2])
-if ARGV[4] ~= '' then
-  local entry = { at = ARGV[3], by = ARGV[4], old = cjson.null, new = { enabled = ARGV[1], percent = ARGV[2] } }
-  redis.call('LPUSH', KEYS[2], cjson.encode(entry))
-  redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[5]) - 1)
-end
-return { 1, redis.call('HGETALL', KEYS[1]) }`;
-
-// Applies a partial change and records it in the bounded history in one atomic step.
-// ARGV: enabled or '', percent or '', fallback enabled, fallback percent, at, by, history limit.
-const UPDATE = `
-local oldEnabled = redis.call('HGET', KEYS[1], 'enabled')
-local oldPercent = redis.call('HGET', KEYS[1], 'percent')
-local baseEnabled = oldEnabled or ARGV[3]
-local basePercent = oldPercent or ARGV[4]
-local newEnabled = ARGV[1] ~= '' and ARGV[1] or baseEnabled
-local newPercent = ARGV[2] ~= '' and ARGV[2] or basePercent
-redis.call('HSET', KEYS[1], 'enabled', newEnabled, 'percent', newPercent)
-local old = cjson.null
-if oldEnabled and oldPercent then old = { enabled = oldEnabled, percent = oldPercent } end
-local entry = cjson.encode({ at = ARGV[5], by = ARGV[6], old = old, new = { enabled = newEnabled, percent = newPercent } })
-redis.call('LPUSH', KEYS[2], entry)
-redis.call('LTRIM', KEYS[2], 0, tonumber(ARGV[7]) - 1)
-return entry`;
-
 interface FlagCommands {
   readOrRestore(flagKey: string, historyKey: string, ...args: string[]): Promise<[number, string[]]>;
   updateFlag(flagKey: string, historyKey: string, ...args: string[]): Promise<string>;
+  importFlags(...keysAndArgs: (string | number)[]): Promise<string[]>;
 }
+
+const pairs = (hash: Record<string, string>) => Object.entries(hash).flat();
 
 /**
  * The flag values every request is decided on, held in memory and kept current by Redis
@@ -80,7 +54,7 @@ interface FlagCommands {
  * itself in sync again. Redis back without a flag: see `readFlag`.
  */
 export class FlagStore {
-  private readonly values = new Map<string, FlagState>();
+  private readonly values = new Map<string, LiveFlag>();
   private readonly snapshot: SnapshotFile | undefined;
   private readonly restoredBy = `restored by gateway ${hostname()}`;
   private readonly data: Redis & FlagCommands;
@@ -93,7 +67,7 @@ export class FlagStore {
 
   constructor(
     redisUrl: string,
-    seeds: Record<string, FlagValue>,
+    seeds: Record<string, { enabled: boolean; percent: number }>,
     private readonly log: FastifyBaseLogger,
     snapshotFile?: string,
   ) {
@@ -101,7 +75,7 @@ export class FlagStore {
     const saved = this.snapshot?.load() ?? {};
     for (const [name, seed] of Object.entries(seeds)) {
       const last = saved[name];
-      this.values.set(name, last ? { ...last, source: 'snapshot' } : { ...seed, source: 'seed' });
+      this.values.set(name, last ? live(last, 'snapshot') : live({ ...seed, allow: [], deny: [] }, 'seed'));
     }
     const options = {
       // Fail fast instead of queueing: nothing on the request path may wait for Redis.
@@ -113,6 +87,7 @@ export class FlagStore {
     this.data = new Redis(redisUrl, { ...options, connectionName: 'gateway-flags' }) as Redis & FlagCommands;
     this.data.defineCommand('readOrRestore', { numberOfKeys: 2, lua: READ_OR_RESTORE });
     this.data.defineCommand('updateFlag', { numberOfKeys: 2, lua: UPDATE });
+    this.data.defineCommand('importFlags', { lua: IMPORT });
     // Subscriptions are re-made by hand on reconnect: the CLIENT ID must be read before subscribing.
     this.invalidations = new Redis(redisUrl, {
       ...options,
@@ -130,7 +105,7 @@ export class FlagStore {
   }
 
   /** The value a request is decided on; synchronous and allocation-free. */
-  get(name: string): FlagState | undefined {
+  get(name: string): LiveFlag | undefined {
     return this.values.get(name);
   }
 
@@ -150,19 +125,49 @@ export class FlagStore {
       this.data.updateFlag(
         flagKey(name),
         historyKey(name),
-        change.enabled === undefined ? '' : String(change.enabled),
-        change.percent === undefined ? '' : String(change.percent),
-        String(current.enabled),
-        String(current.percent),
         new Date().toISOString(),
         by,
         String(HISTORY_LIMIT),
+        JSON.stringify(toHash(current.value)),
+        ...pairs(changeToHash(change)),
       ),
     );
     const parsed = parseHistoryEntry(entry);
     // Our own invalidation follows within a round trip; applying it now makes the reply consistent.
     this.set(name, parsed.new);
     return parsed;
+  }
+
+  /** Every flag's value in force, as one document (GET /admin/flags/export). */
+  export(): Record<string, FlagValue> {
+    return Object.fromEntries([...this.values].map(([name, flag]) => [name, flag.value]));
+  }
+
+  /**
+   * Writes whole values for several flags in one atomic step; a flag whose value is already stored is left
+   * alone. Every name must be a known flag (the caller validates). Returns one history entry per change.
+   */
+  async import(values: Record<string, FlagValue>, by: string): Promise<Record<string, HistoryEntry>> {
+    const names = Object.keys(values);
+    const keys = names.flatMap((name) => [flagKey(name), historyKey(name)]);
+    const entries = await this.command(() =>
+      this.data.importFlags(
+        keys.length,
+        ...keys,
+        new Date().toISOString(),
+        by,
+        String(HISTORY_LIMIT),
+        JSON.stringify(names.map((name) => toHash(values[name]!))),
+      ),
+    );
+    const changed: Record<string, HistoryEntry> = {};
+    for (let i = 0; i + 1 < entries.length; i += 2) {
+      const name = names[Number(entries[i]) - 1]!;
+      const entry = parseHistoryEntry(entries[i + 1]!);
+      changed[name] = entry;
+      this.set(name, entry.new);
+    }
+    return changed;
   }
 
   async history(name: string): Promise<HistoryEntry[]> {
@@ -267,22 +272,21 @@ export class FlagStore {
   private async readFlag(name: string): Promise<void> {
     const known = this.values.get(name)!;
     const restore = known.source !== 'seed';
-    const [wrote, pairs] = await this.data.readOrRestore(
+    const [wrote, stored] = await this.data.readOrRestore(
       flagKey(name),
       historyKey(name),
-      String(known.enabled),
-      String(known.percent),
       new Date().toISOString(),
       restore ? this.restoredBy : '',
       String(HISTORY_LIMIT),
+      ...pairs(toHash(known.value)),
     );
     if (wrote && restore)
       this.log.warn(
-        { flag: name, value: { enabled: known.enabled, percent: known.percent }, from: known.source },
+        { flag: name, value: known.value, from: known.source },
         'flag was missing from Redis; wrote back the last known value',
       );
-    else if (wrote) this.log.info({ flag: name, value: known }, 'flag seeded in Redis from the env');
-    this.store(name, pairsToObject(pairs));
+    else if (wrote) this.log.info({ flag: name, value: known.value }, 'flag seeded in Redis from the env');
+    this.store(name, pairsToObject(stored));
   }
 
   private store(name: string, hash: Record<string, string>): void {
@@ -298,20 +302,18 @@ export class FlagStore {
     }
     // readFlag writes a missing hash back in the same step, so it is never empty here.
     if (!value) return;
-    const previous = this.values.get(name);
-    if (previous?.enabled !== value.enabled || previous?.percent !== value.percent) {
+    const previous = this.values.get(name)?.value;
+    if (JSON.stringify(previous) !== JSON.stringify(value))
       this.log.info({ flag: name, from: previous, to: value }, 'flag changed');
-    }
     this.set(name, value);
   }
 
   /** Takes a value read from (or just written to) Redis and keeps the snapshot file up to date. */
   private set(name: string, value: FlagValue): void {
-    this.values.set(name, { enabled: value.enabled, percent: value.percent, source: 'redis' });
+    this.values.set(name, live(value, 'redis'));
     if (!this.snapshot) return;
     const seen: Flags = {};
-    for (const [flag, state] of this.values)
-      if (state.source !== 'seed') seen[flag] = { enabled: state.enabled, percent: state.percent };
+    for (const [flag, state] of this.values) if (state.source !== 'seed') seen[flag] = state.value;
     this.snapshot.save(seen);
   }
 }
@@ -326,12 +328,14 @@ function parseHistoryEntry(json: string): HistoryEntry {
   const raw = JSON.parse(json) as {
     at: string;
     by: string;
-    old: { enabled: string; percent: string } | null;
-    new: { enabled: string; percent: string };
+    old: Record<string, string> | null;
+    new: Record<string, string>;
   };
-  const value = (v: { enabled: string; percent: string }): FlagValue => ({
-    enabled: v.enabled === 'true',
-    percent: Number(v.percent),
-  });
-  return { at: raw.at, by: raw.by, old: raw.old ? value(raw.old) : null, new: value(raw.new) };
+  // History entries written before allow/deny existed hold only enabled and percent: still parseable.
+  return {
+    at: raw.at,
+    by: raw.by,
+    old: raw.old ? (parseStoredFlag(raw.old) ?? null) : null,
+    new: parseStoredFlag(raw.new)!,
+  };
 }

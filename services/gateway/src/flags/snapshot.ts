@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import { z } from 'zod';
-import { type FlagValue, flagValueSchema } from './flags.js';
+import { type FlagValue, flagValueSchema } from './value.js';
 
 export type Flags = Record<string, FlagValue>;
 

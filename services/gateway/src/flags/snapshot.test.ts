@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SnapshotFile } from './flag-snapshot.js';
+import { SnapshotFile } from './snapshot.js';
 
 interface Line {
   level: string;
@@ -40,12 +40,15 @@ describe('the flag snapshot file', () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  const flags = { movies: { enabled: true, percent: 50 }, users: { enabled: false, percent: 0 } };
+  const flags = {
+    movies: { enabled: true, percent: 50, allow: ['tester-1'], deny: [] },
+    users: { enabled: false, percent: 0, allow: [], deny: ['vip-2'] },
+  };
 
   it('is written whole by rename, leaves no temp file, and is read back by the next start', async () => {
     const path = join(dir, 'written.json');
     const file = new SnapshotFile(path, recordingLogger());
-    file.save({ movies: { enabled: true, percent: 10 } });
+    file.save({ movies: { enabled: true, percent: 10, allow: [], deny: [] } });
     file.save(flags);
     await file.flush();
     const stored = JSON.parse(await readFile(path, 'utf8'));
@@ -53,6 +56,17 @@ describe('the flag snapshot file', () => {
     expect(Number.isNaN(Date.parse(stored.savedAt))).toBe(false);
     expect(await readdir(dir)).toEqual(['written.json']);
     expect(new SnapshotFile(path, recordingLogger()).load()).toEqual(flags);
+  });
+
+  it('reads a file written before allow and deny existed as empty lists', async () => {
+    const path = join(dir, 'old.json');
+    await writeFile(
+      path,
+      JSON.stringify({ savedAt: new Date().toISOString(), flags: { movies: { enabled: true, percent: 5 } } }),
+    );
+    expect(new SnapshotFile(path, recordingLogger()).load()).toEqual({
+      movies: { enabled: true, percent: 5, allow: [], deny: [] },
+    });
   });
 
   it.each([
