@@ -1,14 +1,14 @@
 import { type AppDeps, errorHandling, fastifyOptions } from '@cinemaabyss/service-kit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Agent } from 'undici';
-import { AccessLog } from './access-log.js';
-import { adminRoutes } from './admin.js';
+import { adminRoutes } from './admin/routes.js';
 import type { Config } from './config.js';
-import { continueUnlessTooLarge, edgeChecks } from './edge.js';
 import { FlagStore } from './flags/store.js';
-import { createMetrics } from './metrics.js';
-import { registerProxies } from './proxy.js';
+import { continueUnlessTooLarge, edgeChecks } from './proxy/edge.js';
+import { registerProxies } from './proxy/forward.js';
 import { loadPolicy, type Policy } from './routing/policy.js';
+import { AccessLog } from './telemetry/access-log.js';
+import { createMetrics } from './telemetry/metrics.js';
 
 export interface GatewayDeps extends AppDeps {
   /** Defaults to the policy of GATEWAY_ROUTES_FILE or the built-in one; tests pass their own. */

@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTH_FAILURES_PER_WINDOW } from '../src/admin.js';
+import { AUTH_FAILURES_PER_WINDOW } from '../src/admin/routes.js';
 import { buildApp } from '../src/app.js';
 import { flagKey, historyKey } from '../src/flags/store.js';
 import {

@@ -3,10 +3,10 @@ import { HttpError, parseInput } from '@cinemaabyss/service-kit';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { type FlagStore, FlagStoreUnavailableError } from './flags/store.js';
-import { effectivePercent, flagChangeSchema, flagValueSchema } from './flags/value.js';
-import type { Metrics } from './metrics.js';
-import type { Policy } from './routing/policy.js';
+import { type FlagStore, FlagStoreUnavailableError } from '../flags/store.js';
+import { effectivePercent, flagChangeSchema, flagValueSchema } from '../flags/value.js';
+import type { Policy } from '../routing/policy.js';
+import type { Metrics } from '../telemetry/metrics.js';
 
 /** Who made a change, for the history (named operators replace X-Operator in a later step). */
 function operatorOf(request: FastifyRequest): string {

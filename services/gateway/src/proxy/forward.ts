@@ -9,10 +9,10 @@ import type {
   RouteGenericInterface,
 } from 'fastify';
 import type { Agent } from 'undici';
-import type { FlagStore } from './flags/store.js';
-import type { Metrics } from './metrics.js';
-import { type Decision, decide, fallbackDecision, planRoute, type RoutePlan } from './routing/decide.js';
-import type { Policy } from './routing/policy.js';
+import type { FlagStore } from '../flags/store.js';
+import { type Decision, decide, fallbackDecision, planRoute, type RoutePlan } from '../routing/decide.js';
+import type { Policy } from '../routing/policy.js';
+import type { Metrics } from '../telemetry/metrics.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
