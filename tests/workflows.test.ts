@@ -32,6 +32,7 @@ describe('.github/workflows', () => {
     const file = join(root, '.github/workflows/broken.yml');
     writeFileSync(
       file,
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a template
       'on: push\njobs:\n  a:\n    runs-on: ubuntu-24.04\n    steps:\n      - run: echo ${{ github.nope }}\n',
     );
     const result = run(tool('actionlint'), ['-no-color', '-oneline', file]);
@@ -65,6 +66,7 @@ describe('.github/workflows', () => {
         (job.steps as Manifest[])
           .filter((step) => step.uses?.startsWith('actions/setup-node'))
           .map((step) =>
+            // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a template
             String(step.with['node-version']).replace('${{ env.NODE_VERSION }}', workflow.env?.NODE_VERSION),
           ),
       ),
@@ -118,6 +120,7 @@ describe('docker-build-push.yml', () => {
     expect(job.strategy.matrix.service).toEqual(['monolith', 'movies', 'events', 'gateway']);
     const build = step('docker/build-push-action');
     expect(build.with.platforms).toBe('linux/amd64,linux/arm64');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions expression, not a template
     expect(build.with.file).toBe('services/${{ matrix.service }}/Dockerfile');
     expect(build.with['cache-from']).toContain('type=gha');
     const tags = step('docker/metadata-action').with.tags as string;

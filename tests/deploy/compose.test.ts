@@ -42,6 +42,7 @@ describe('compose.yaml', () => {
   });
 
   it('health-checks every service and starts each only after its dependencies are healthy', () => {
+    // biome-ignore lint/suspicious/noExplicitAny: a parsed compose file: any shape, checked by the assertions
     for (const [name, service] of Object.entries<Record<string, any>>(compose.services)) {
       if (name !== 'kafka-ui') expect(service.healthcheck?.test, `${name} healthcheck`).toBeDefined();
       for (const [dependency, condition] of Object.entries<Record<string, string>>(
@@ -68,6 +69,7 @@ describe('compose.yaml', () => {
   });
 
   it('publishes the gateway on its port and Kafka UI on 8090, nothing else', () => {
+    // biome-ignore lint/suspicious/noExplicitAny: a parsed compose file: any shape, checked by the assertions
     const published = Object.entries<Record<string, any>>(compose.services)
       .filter(([, service]) => service.ports)
       .map(([name, service]) => [name, service.ports]);

@@ -11,6 +11,7 @@ describe.each(Object.entries(endpoints))('services/%s/Dockerfile', (name, { port
 
   it('pins a Node 24 slim or alpine base by full version', () => {
     expect(text).toMatch(/^ARG NODE_IMAGE=node:24\.\d+\.\d+-(bookworm-slim|slim|alpine3\.\d+)$/m);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the Dockerfile's own ${NODE_IMAGE}, not a template
     for (const stage of stages) expect(stage.startsWith('${NODE_IMAGE}')).toBe(true);
   });
 

@@ -48,6 +48,7 @@ export function runOk(command: string, args: string[]): string {
 }
 
 /** Manifests are untyped YAML: the tests navigate them freely. */
+// biome-ignore lint/suspicious/noExplicitAny: a parsed YAML document of any kind; tests check its shape
 export type Manifest = Record<string, any>;
 
 export function parseManifests(text: string): Manifest[] {

@@ -45,7 +45,11 @@ describe('Postman collection', () => {
   it('has unique folder names, so --folder NAME is unambiguous', () => {
     const names: string[] = [];
     const walk = (items: PostmanItem[]) => {
-      for (const item of items) if (item.item) names.push(item.name), walk(item.item);
+      for (const item of items) {
+        if (!item.item) continue;
+        names.push(item.name);
+        walk(item.item);
+      }
     };
     walk(collection.item);
     expect(new Set(names).size).toBe(names.length);

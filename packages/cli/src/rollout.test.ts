@@ -129,9 +129,12 @@ describe('rollout status --watch', () => {
     // Each redraw moves up over exactly what was drawn before and clears it.
     expect(writes[1]!.startsWith(`\x1b[${firstHeight}F\x1b[J`)).toBe(true);
     expect(writes[2]).toContain('movies: succeeded, step 2/2 at 100%');
-    for (const write of writes)
-      for (const line of write.split('\n'))
+    for (const write of writes) {
+      for (const line of write.split('\n')) {
+        // biome-ignore lint/suspicious/noControlCharactersInRegex: matches the ANSI escapes the redraw writes
         expect(line.replace(/\x1b\[\d*[FJ]/g, '').length).toBeLessThanOrEqual(60);
+      }
+    }
   });
 
   it('rides out a gateway that is briefly unreachable or answers 503', async () => {

@@ -281,6 +281,7 @@ describe('rollout status --watch', () => {
     const run = await promisify(execFile)('script', ['-qec', command, '/dev/null'], {
       env: { PATH: process.env.PATH ?? '', ...env, TERM: 'xterm' },
     });
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: matches the ANSI escapes the redraw writes
     expect(run.stdout).toMatch(/\x1b\[\d+F\x1b\[J/);
     expect(run.stdout).toContain('healthy2: succeeded, step 3/3 at 100%');
     expect(run.stdout).toContain('[####################] 10% → 50% → [100%]');

@@ -40,7 +40,10 @@ describe('rollout lease and fencing (real Redis)', () => {
     // A stops renewing (a GC pause): B takes over after the lease runs out, within two periods.
     let leaseB: Lease | undefined;
     const waited = await waitFor(
-      async () => (leaseB = await second.acquire(flag)) !== undefined,
+      async () => {
+        leaseB = await second.acquire(flag);
+        return leaseB !== undefined;
+      },
       2 * ttlMs,
       'takeover',
     );

@@ -19,12 +19,12 @@ export function murmurhash3(key: string, seed = 0): number {
   }
   k = 0;
   switch (length & 3) {
+    // biome-ignore lint/suspicious/noFallthroughSwitchClause: MurmurHash3 folds the tail bytes by falling through
     case 3:
       k ^= bytes[blocks + 2]! << 16;
-    // falls through
+    // biome-ignore lint/suspicious/noFallthroughSwitchClause: as above
     case 2:
       k ^= bytes[blocks + 1]! << 8;
-    // falls through
     case 1:
       k ^= bytes[blocks]!;
       h ^= mixK(k);

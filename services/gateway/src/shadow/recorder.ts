@@ -189,9 +189,9 @@ export class ShadowRecorder {
     const lines = [`# HELP ${name} Shadowed requests by flag and result`, `# TYPE ${name} counter`];
     // Flag names are validated by the routing policy (lower-case, digits, dashes): no escaping needed.
     for (const [flag, counts] of this.totals)
-      SHADOW_RESULTS.forEach((result, i) =>
-        lines.push(`${name}{flag="${flag}",result="${result}"} ${counts[i]}`),
-      );
+      SHADOW_RESULTS.forEach((result, i) => {
+        lines.push(`${name}{flag="${flag}",result="${result}"} ${counts[i]}`);
+      });
     return `${lines.join('\n')}\n`;
   }
 
@@ -254,7 +254,10 @@ export class ShadowRecorder {
 
   private total<R extends ShadowResult>(flag: string, result: R): R {
     let counts = this.totals.get(flag);
-    if (!counts) this.totals.set(flag, (counts = SHADOW_RESULTS.map(() => 0)));
+    if (!counts) {
+      counts = SHADOW_RESULTS.map(() => 0);
+      this.totals.set(flag, counts);
+    }
     counts[SHADOW_RESULTS.indexOf(result)]!++;
     return result;
   }

@@ -68,7 +68,8 @@ export async function buildShadowReport(
     let entry = paths.get(pattern);
     if (!entry) {
       const excluded = isCovered(pattern, ignored) ? 'ignore' : null;
-      paths.set(pattern, (entry = { path: pattern, mismatches: 0, differed: 0, noise: 0, excluded }));
+      entry = { path: pattern, mismatches: 0, differed: 0, noise: 0, excluded };
+      paths.set(pattern, entry);
     }
     return entry;
   };

@@ -52,10 +52,11 @@ export class ClusterCounters {
   /** Counts `n` for `field` of `series` in the current second. Synchronous, no I/O. */
   add(series: string, field: string, n = 1): void {
     const second = Math.floor(this.now() / 1000);
-    let seconds = this.pending.get(series);
-    if (!seconds) this.pending.set(series, (seconds = new Map()));
-    let fields = seconds.get(second);
-    if (!fields) seconds.set(second, (fields = new Map()));
+    const fields = entry(
+      entry(this.pending, series, () => new Map()),
+      second,
+      () => new Map(),
+    );
     fields.set(field, (fields.get(field) ?? 0) + n);
   }
 
@@ -126,13 +127,24 @@ export class ClusterCounters {
           continue;
         }
         for (const [field, n] of fields) {
-          let current = this.pending.get(series);
-          if (!current) this.pending.set(series, (current = new Map()));
-          let counts = current.get(second);
-          if (!counts) current.set(second, (counts = new Map()));
+          const counts = entry(
+            entry(this.pending, series, () => new Map()),
+            second,
+            () => new Map(),
+          );
           counts.set(field, (counts.get(field) ?? 0) + n);
         }
       }
     }
   }
+}
+
+/** The map's value for `key`, created first when there is none. */
+function entry<K, V>(map: Map<K, V>, key: K, create: () => V): V {
+  let value = map.get(key);
+  if (value === undefined) {
+    value = create();
+    map.set(key, value);
+  }
+  return value;
 }

@@ -140,10 +140,15 @@ export function createMetrics(flags: Pick<FlagStore, 'names' | 'get' | 'isConnec
     /** Counts one proxied request; called once per request, so it allocates nothing after the first. */
     record(route: string, upstream: string, statusCode: number, seconds: number): void {
       let byUpstream = traffic.get(route);
-      if (!byUpstream) traffic.set(route, (byUpstream = new Map()));
+      if (!byUpstream) {
+        byUpstream = new Map();
+        traffic.set(route, byUpstream);
+      }
       let counted = byUpstream.get(upstream);
-      if (!counted)
-        byUpstream.set(upstream, (counted = new Traffic(`route="${route}",upstream="${upstream}"`)));
+      if (!counted) {
+        counted = new Traffic(`route="${route}",upstream="${upstream}"`);
+        byUpstream.set(upstream, counted);
+      }
       counted.record(statusCode, seconds);
     },
     /** Counts a decision on a migrating route: a Map lookup by the decision object, no label strings. */
