@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Prints, one per line, the `podman run` arguments that run a container of deploy/k8s the way its manifest
-// runs it: user, read-only root, emptyDir mounts as the only tmpfs, capabilities, no new privileges, limits,
+// runs it: user, read-only root, emptyDir mounts as the only tmpfs, generated ConfigMaps as read-only files, capabilities, no new privileges, limits,
 // grace period, command and the whole environment (ConfigMaps, Secrets, $(VAR) expansion). Host networking:
 // the manifests' service host names become 127.0.0.1, and the ports of the four services move by
 // --port-offset so they do not clash with the native stack. Secret values come from this process's
@@ -111,7 +111,17 @@ const cpus = (quantity) =>
   String(quantity).endsWith('m') ? parseInt(quantity, 10) / 1000 : Number(quantity);
 for (const mount of container.volumeMounts ?? []) {
   const volume = pod.volumes.find((v) => v.name === mount.name);
-  if (!volume?.emptyDir) fail(`volume ${mount.name} is not an emptyDir`);
+  if (volume?.configMap) {
+    // A ConfigMap the kustomization generates from files: each file mounted read-only under its key.
+    const generator = (kustomization.configMapGenerator ?? []).find((g) => g.name === volume.configMap.name);
+    if (!generator || !mount.readOnly) fail(`volume ${mount.name} is not a read-only generated ConfigMap`);
+    for (const entry of generator.files) {
+      const [key, file = key] = entry.split('=');
+      args.push(`--volume=${join(k8s, file)}:${mount.mountPath}/${key}:ro`);
+    }
+    continue;
+  }
+  if (!volume?.emptyDir) fail(`volume ${mount.name} is neither an emptyDir nor a generated ConfigMap`);
   const size = volume.emptyDir.sizeLimit ? `,size=${bytes(volume.emptyDir.sizeLimit)}` : '';
   args.push(`--tmpfs=${mount.mountPath}:rw,mode=1777${size}`);
 }
