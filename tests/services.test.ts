@@ -39,9 +39,13 @@ describe.each(serviceNames)('%s', (name) => {
     const config = configSchema.parse({});
     expect(config.PORT).toBe(port);
     if (name === 'gateway') {
-      for (const [upstream, variable] of Object.entries(upstreamUrlVariables)) {
-        const url = new URL(String(config[variable]));
-        expect(url.port, variable).toBe(String(endpoints[upstream as ServiceName].port));
+      // The gateway's default upstreams are those of its built-in routing policy.
+      const { BUILT_IN_POLICY } = await import(
+        /* @vite-ignore */ join(repoRoot, 'services/gateway/src/routing/policy.ts')
+      );
+      for (const upstream of Object.keys(upstreamUrlVariables)) {
+        const url = new URL(BUILT_IN_POLICY.upstreams[upstream]);
+        expect(url.port, upstream).toBe(String(endpoints[upstream as ServiceName].port));
       }
     }
   });

@@ -51,13 +51,24 @@ describe('cinemaabyss flags, run as a process against a real gateway and Redis',
       'DENY',
       'SOURCE',
     ]);
-    expect(rows.map((row) => row.split(/\s+/))).toEqual([[flag, 'true', '0%', '0%', '-', '-', 'redis']]);
+    expect(rows.map((row) => row.split(/\s+/))).toEqual([[flag, 'true', '0%', '0%', '0', '0', 'redis']]);
 
     const json = await cli(['flags', 'list', '--json'], env);
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toEqual({
       redis: 'connected',
-      flags: [{ name: flag, enabled: true, percent: 0, effectivePercent: 0, source: 'redis' }],
+      flags: [
+        {
+          name: flag,
+          enabled: true,
+          percent: 0,
+          allow: [],
+          deny: [],
+          effectivePercent: 0,
+          source: 'redis',
+          routes: ['/api/movies'],
+        },
+      ],
     });
   });
 
@@ -90,8 +101,8 @@ describe('cinemaabyss flags, run as a process against a real gateway and Redis',
     expect(history.code).toBe(0);
     const entries = JSON.parse(history.stdout).history as Array<{ new: unknown; by: string; at: string }>;
     expect(entries.slice(0, 2).map((entry) => entry.new)).toEqual([
-      { enabled: false, percent: 40 },
-      { enabled: true, percent: 25 },
+      { enabled: false, percent: 40, allow: [], deny: [] },
+      { enabled: true, percent: 25, allow: [], deny: [] },
     ]);
 
     const table = await cli(['flags', 'history', flag], env);

@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 
 export const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-export const ADMIN_TOKEN = 'cli-test-admin-token-0123456789';
+export const ADMIN_TOKEN = 'cli-test-admin-token-0123456789-abcdef';
 
 export interface Run {
   code: number | null;
