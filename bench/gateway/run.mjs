@@ -86,8 +86,15 @@ async function waitForOk(url) {
 }
 
 /** Runs wrk against `url`; `pin` is a taskset CPU list for wrk itself. */
-async function wrk(url, seconds, pin) {
-  const args = ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', url];
+async function wrk(url, seconds, pin, headers = []) {
+  const args = [
+    '-t1',
+    `-c${CONNECTIONS}`,
+    `-d${seconds}s`,
+    '--latency',
+    ...headers.flatMap((h) => ['-H', h]),
+    url,
+  ];
   const [command, argv] = pin ? ['taskset', ['-c', pin, 'wrk', ...args]] : ['wrk', args];
   const { stdout: out } = await promisify(execFile)(command, argv, { encoding: 'utf8' });
   const ms = (label) => {
@@ -172,7 +179,14 @@ const redis = new Redis(`redis://127.0.0.1:${redisPort}`, {
   retryStrategy: (attempt) => (attempt < 50 ? 100 : null),
 });
 redis.on('error', () => {});
-await redis.hset('cinemaabyss:flag:movies', { enabled: 'true', percent: String(PERCENT) });
+// 1000 ids in each list: every request with a user id is looked up in both before the percent decides.
+const ids = (prefix) => JSON.stringify(Array.from({ length: 1000 }, (_, i) => `${prefix}-${i}`));
+await redis.hset('cinemaabyss:flag:movies', {
+  enabled: 'true',
+  percent: String(PERCENT),
+  allow: ids('allowed'),
+  deny: ids('denied'),
+});
 redis.disconnect();
 
 const unusedPort = await freePort();
@@ -296,7 +310,28 @@ const pinnable = (readFileSync('/proc/self/status', 'utf8').match(/^Cpus_allowed
     return Array.from({ length: to - from + 1 }, (_, i) => String(from + i));
   });
 const [loadCpu, proxyCpu] = pinnable;
-async function headToHead(launchOther) {
+// A routing policy that uses every rule of the decision: method scope, a force header, the lists (in Redis).
+const routesFile = join(work, 'routes.yaml');
+writeFileSync(
+  routesFile,
+  `upstreams: { monolith: ${upstream}, movies: ${upstream}, events: ${upstream} }
+routes:
+  - { prefix: /api/movies, upstream: monolith, migrate: { flag: movies, to: movies } }
+  - { prefix: /api/events, upstream: events }
+  - { prefix: /api, upstream: monolith }
+flags:
+  movies: { stickiness: x-user-id, methods: [GET, HEAD], force: x-migration-force }
+internal: [/api/events/recent]
+`,
+);
+const launchPolicyGateway = (port, pin, env = {}) =>
+  launchGateway(port, pin, { ...env, GATEWAY_ROUTES_FILE: routesFile });
+// Another build of the gateway (e.g. main before a change) as the opponent: BENCH_BASELINE_GATEWAY=.../dist/server.js.
+const baseline = process.env.BENCH_BASELINE_GATEWAY;
+const launchBaseline = (port, pin, env = {}) =>
+  node(baseline, { ...gatewayEnv, ...env, PORT: String(port) }, pin);
+
+async function headToHead(launchOther, launchOurs = launchGateway, headers = []) {
   const ownUpstreamPort = await freePort();
   const ownUpstream = start('taskset', ['-c', loadCpu, process.execPath, join(here, 'upstream.mjs')], {
     PORT: String(ownUpstreamPort),
@@ -311,11 +346,11 @@ async function headToHead(launchOther) {
   const troubles = [];
   for (let round = 0; round < HEAD_TO_HEAD_ROUNDS; round++) {
     const [gatewayPort, otherPort] = [await freePort(), await freePort()];
-    const pair = [launchGateway(gatewayPort, proxyCpu, env), launchOther(otherPort, proxyCpu, env)];
+    const pair = [launchOurs(gatewayPort, proxyCpu, env), launchOther(otherPort, proxyCpu, env)];
     const urls = [gatewayPort, otherPort].map((port) => `http://127.0.0.1:${port}${PATH}`);
     for (const url of urls) await waitForOk(url);
-    await Promise.all(urls.map((url) => wrk(url, WARMUP_S, loadCpu)));
-    const [gateway, other] = await Promise.all(urls.map((url) => wrk(url, DURATION_S, loadCpu)));
+    await Promise.all(urls.map((url) => wrk(url, WARMUP_S, loadCpu, headers)));
+    const [gateway, other] = await Promise.all(urls.map((url) => wrk(url, DURATION_S, loadCpu, headers)));
     ratios.push(gateway.rps / other.rps);
     if (trouble(gateway) || trouble(other))
       troubles.push(
@@ -348,16 +383,35 @@ if (pinnable.length >= 2 && HEAD_TO_HEAD_ROUNDS > 0) {
   console.log(
     `\nhead to head on one shared core (${HEAD_TO_HEAD_ROUNDS} rounds, median; gateway req/s ÷ other req/s):`,
   );
-  for (const [label, launchOther] of [
-    ['bare Fastify, hard-coded %             ', launchBare],
+  const user = ['X-User-Id: bench-user'];
+  const rows = [
+    ['gateway vs bare Fastify, hard-coded %', launchBare],
     [
-      'bare Fastify, gateway response handling',
+      'gateway vs bare Fastify, gateway response handling',
       (port, pin, env) => launchBare(port, pin, { ...env, LIKE_GATEWAY: '1' }),
     ],
-  ]) {
-    const { median, ratios, troubles } = await headToHead(launchOther);
+    [
+      'gateway, routes file + 1000-id lists, X-User-Id vs bare Fastify',
+      launchBare,
+      launchPolicyGateway,
+      user,
+    ],
+  ];
+  if (baseline) {
+    rows.push(
+      ['gateway vs baseline gateway (BENCH_BASELINE_GATEWAY)', launchBaseline],
+      [
+        'gateway, routes file + 1000-id lists, X-User-Id vs baseline',
+        launchBaseline,
+        launchPolicyGateway,
+        user,
+      ],
+    );
+  }
+  for (const [label, launchOther, launchOurs, headers] of rows) {
+    const { median, ratios, troubles } = await headToHead(launchOther, launchOurs, headers);
     console.log(
-      `  vs ${label} ${median.toFixed(2)} x  (rounds: ${ratios.map((r) => r.toFixed(2)).join(', ')})`,
+      `  ${label.padEnd(64)} ${median.toFixed(2)} x  (rounds: ${ratios.map((r) => r.toFixed(2)).join(', ')})`,
     );
     for (const line of troubles) console.log(`      ${line}`);
   }
