@@ -23,11 +23,11 @@ export function edgeChecks(maxBodyBytes: number) {
       return;
     }
     if (Number(request.headers['content-length']) > maxBodyBytes) {
-      // The body is not read: closing the connection after the answer stops the client sending it.
-      reply
-        .code(413)
-        .header('connection', 'close')
-        .send({ error: `request body is larger than ${maxBodyBytes} bytes` });
+      // After `Expect: 100-continue` the body was never sent: close. Otherwise it is on its way, and closing
+      // now would reset the connection before the client reads the 413 (EPIPE in curl). Node discards the
+      // unread body after the answer instead, as nginx's lingering close does; requestTimeout bounds it.
+      if (request.headers.expect !== undefined) reply.header('connection', 'close');
+      reply.code(413).send({ error: `request body is larger than ${maxBodyBytes} bytes` });
       return;
     }
     done();
