@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { endpoints, repoRoot } from './tools.js';
 
 // Port and liveness path from deploy/services.json: the image's HEALTHCHECK restarts a hung process only.
@@ -20,6 +21,18 @@ describe.each(Object.entries(endpoints))('services/%s/Dockerfile', (name, { port
     expect(text).toContain(`pnpm --filter @cinemaabyss/${name} deploy --prod`);
     expect(final).not.toMatch(/^COPY (?!--from=build)/m);
     expect(final).not.toMatch(/^RUN /m);
+  });
+
+  it('has every file `pnpm fetch` reads in place before it runs (the lockfile, the workspace, its patches)', () => {
+    const fetchAt = text.indexOf('pnpm fetch');
+    const before = text.slice(0, fetchAt);
+    expect(fetchAt).toBeGreaterThan(0);
+    expect(before).toMatch(/^COPY package\.json pnpm-lock\.yaml pnpm-workspace\.yaml \.\/$/m);
+    const workspace = parse(readFileSync(join(repoRoot, 'pnpm-workspace.yaml'), 'utf8'));
+    for (const patch of Object.values<string>(workspace.patchedDependencies ?? {})) {
+      const dir = patch.split('/')[0];
+      expect(before).toMatch(new RegExp(`^COPY ${dir} \\./${dir}$`, 'm'));
+    }
   });
 
   it('runs as a non-root user in production mode', () => {
