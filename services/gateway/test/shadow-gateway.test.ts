@@ -6,7 +6,7 @@ import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import { flagKey, historyKey } from '../src/flags/store.js';
-import { BUILT_IN_POLICY, policySchema } from '../src/routing/policy.js';
+import { policySchema } from '../src/routing/policy.js';
 import type { ShadowReport } from '../src/shadow/report.js';
 import { ADMIN_TOKEN, REDIS_URL, testConfig, uniqueFlag, waitFor } from './helpers.js';
 
