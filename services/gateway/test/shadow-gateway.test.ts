@@ -38,10 +38,12 @@ async function movieSide(options: { changed?: (id: number) => boolean; hangMs?: 
     res.once('close', () => side.open--);
     req.resume();
     req.on('end', () => {
-      const id = Number(new URL(req.url!, 'http://x').searchParams.get('id') ?? 0);
+      const query = new URL(req.url!, 'http://x').searchParams;
+      const id = Number(query.get('id') ?? 0);
       const body = JSON.stringify({
         id,
-        title: `Movie ${id}`,
+        // `pad` makes the body that much larger: above 16 KiB the gateway streams it to the client.
+        title: `Movie ${id}${'.'.repeat(Number(query.get('pad') ?? 0))}`,
         rating: options.changed?.(id) ? 8.6 : 8.5,
         served_at: `${new Date().toISOString()}#${calls++}`,
       });
@@ -217,6 +219,31 @@ describe('shadow traffic through the gateway', () => {
     expect(final.dropped + (now.byMethod.get('shadow:GET') ?? 0)).toBe(n);
     expect(now.byMethod.get('GET')).toBe(now.byMethod.get('shadow:GET'));
   }, 60_000);
+
+  it('compares streamed bodies too, and skips those above SHADOW_MAX_BODY_BYTES', async () => {
+    const flag = newFlag();
+    const old = await movieSide();
+    const now = await movieSide({ changed: (id) => id < 3 });
+    const { app, pool } = await gateway(
+      old,
+      now,
+      { '/api/movies': flag },
+      { SHADOW_MAX_BODY_BYTES: '100000' },
+    );
+    await setShadow(app, flag, { percent: 100, ignore: ['$.served_at'] });
+
+    await load(
+      pool,
+      ids(20).map((path) => `${path}&pad=40000`),
+      4,
+    );
+    await load(pool, [`/api/movies?id=50&pad=150000`], 1);
+    const final = await pollReport(app, flag, (r) => r.compared + r.skipped >= 21);
+
+    expect(final).toMatchObject({ compared: 20, mismatched: 3, skipped: 1, errors: 0 });
+    expect(final.paths[0]).toMatchObject({ path: '$.rating', mismatches: 3 });
+    expect(final.paths.find((p) => p.path === '$.served_at')).toMatchObject({ excluded: 'ignore' });
+  }, 30_000);
 
   it('never sends a write to the shadow side', async () => {
     const flag = newFlag();

@@ -13,7 +13,6 @@ import type { FlagStore } from '../flags/store.js';
 import { type Decision, decide, fallbackDecision, planRoute, type RoutePlan } from '../routing/decide.js';
 import type { Policy } from '../routing/policy.js';
 import { captureBody } from '../shadow/capture.js';
-import type { Answer } from '../shadow/compare.js';
 import type { Shadower, ShadowRun } from '../shadow/shadower.js';
 import type { Metrics } from '../telemetry/metrics.js';
 
@@ -238,6 +237,12 @@ function sendResponse(
   shadowMaxBody: number,
 ): void {
   const run = request.shadowRun;
+  // Taken before the reply is sent: the answer as the client gets it, less its body.
+  const chosen = run && {
+    status: reply.statusCode,
+    contentType: headerText(reply.getHeader('content-type')),
+    contentEncoding: headerText(reply.getHeader('content-encoding')),
+  };
   if (reply.sent) {
     // reply-from already answered 502 (the upstream sent an invalid status code): free the connection.
     res.stream.destroy();
@@ -249,10 +254,10 @@ function sendResponse(
   if (!(length <= BUFFERED_RESPONSE_LIMIT) || bodiless || reply.getHeader('content-type') === undefined) {
     const captured = run && !bodiless ? captureBody(res.stream, shadowMaxBody) : undefined;
     reply.send(res.stream);
-    if (run && !captured) run.chosen(answerOf(reply, Buffer.alloc(0)));
+    if (run && !captured) run.chosen({ ...chosen!, body: Buffer.alloc(0) });
     void captured?.then((body) => {
       if (body === 'error') run!.abandon();
-      else run!.chosen(body === 'skipped' ? body : answerOf(reply, body));
+      else run!.chosen(body === 'skipped' ? body : { ...chosen!, body });
     });
     return;
   }
@@ -266,7 +271,7 @@ function sendResponse(
   res.stream.on('end', () => {
     const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
     reply.send(body);
-    run?.chosen(answerOf(reply, body));
+    run?.chosen({ ...chosen!, body });
   });
   res.stream.on('error', (error: UpstreamError) => {
     run?.abandon();
@@ -274,12 +279,6 @@ function sendResponse(
   });
 }
 
-const answerOf = (reply: AnyReply, body: Buffer): Answer => ({
-  status: reply.statusCode,
-  contentType: headerText(reply.getHeader('content-type')),
-  contentEncoding: headerText(reply.getHeader('content-encoding')),
-  body,
-});
 const headerText = (value: ReturnType<AnyReply['getHeader']>) =>
   value === undefined ? undefined : String(Array.isArray(value) ? value[0] : value);
 const firstValue = (value: string | string[] | undefined) => (typeof value === 'string' ? value : value?.[0]);
