@@ -21,7 +21,12 @@ const WARMUP_S = 2;
 // moment nor a position in the sequence favours one contender; each contender's best round is kept.
 // CPU time per request of the proxy process (from /proc) is printed too: it does not depend on how
 // the 2 cores happen to be shared during a run, so it shows the cost of reading the flag directly.
+// BENCH_ROUNDS=0 skips them (and their targets): only the head-to-head comparisons run.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+// Another gateway build (a path to its dist/server.js, e.g. of main) to run head to head against this one.
+const BASELINE_GATEWAY = process.env.BENCH_BASELINE_GATEWAY;
+// BENCH_SHADOW=1: head to head, this gateway shadowing 100 % of /api/movies against itself with shadowing off.
+const SHADOW = process.env.BENCH_SHADOW === '1';
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);
 const PATH = '/api/movies';
 
@@ -187,7 +192,28 @@ await redis.hset('cinemaabyss:flag:movies', {
   allow: ids('allowed'),
   deny: ids('denied'),
 });
+// The same flag under another name with shadowing on, for the gateway that shadows (BENCH_SHADOW).
+await redis.hset('cinemaabyss:flag:movies-shadowed', {
+  enabled: 'true',
+  percent: String(PERCENT),
+  shadow_percent: '100',
+  shadow_ignore: '[]',
+  shadow_since: new Date().toISOString(),
+});
 redis.disconnect();
+const shadowRoutes = join(work, 'routes-shadowed.yaml');
+// JSON is YAML; the upstream URLs come from the env as for every gateway here.
+writeFileSync(
+  shadowRoutes,
+  JSON.stringify({
+    upstreams: { monolith: 'http://x', movies: 'http://x', events: 'http://x' },
+    routes: [
+      { prefix: '/api/movies', upstream: 'monolith', migrate: { flag: 'movies-shadowed', to: 'movies' } },
+      { prefix: '/api', upstream: 'monolith' },
+    ],
+    flags: { 'movies-shadowed': {} },
+  }),
+);
 
 const unusedPort = await freePort();
 const proxyEnv = {
@@ -204,6 +230,10 @@ const launchBare = (port, pin, env = {}) =>
   node(join(here, 'fastify-proxy.mjs'), { ...proxyEnv, ...env, PORT: String(port) }, pin);
 const launchGateway = (port, pin, env = {}) =>
   node(gatewayServer, { ...gatewayEnv, ...env, PORT: String(port) }, pin);
+const launchBaseline = (port, pin, env = {}) =>
+  node(BASELINE_GATEWAY, { ...gatewayEnv, ...env, PORT: String(port) }, pin);
+const launchShadowing = (port, pin, env = {}) =>
+  launchGateway(port, pin, { ...env, GATEWAY_ROUTES_FILE: shadowRoutes });
 
 const contenders = [
   { key: 'upstream', name: 'upstream directly', launch: () => null, url: () => upstream },
@@ -262,6 +292,7 @@ const cpuSeconds = (pid) => {
 const results = new Map(
   contenders.map((c) => [c.key, { name: c.name, rps: 0, p50: 0, p99: 0, cpuUs: [], timeouts: 0, errors: 0 }]),
 );
+if (BASELINE_GATEWAY) console.log(`baseline gateway for head to head: ${BASELINE_GATEWAY}\n`);
 for (let round = 1; round <= ROUNDS; round++) {
   const order = round % 2 === 0 ? [...contenders].reverse() : contenders;
   for (const contender of order) {
@@ -294,7 +325,7 @@ const lines = [
       `| ${pad(r.name, 40)} | ${pad(Math.round(r.rps), 7)} | ${pad(r.p50.toFixed(2), 6)} | ${pad(r.p99.toFixed(2), 6)} | ${pad(cpu(r)?.toFixed(0) ?? '-', 10)} | ${pad(`${r.timeouts}/${r.errors}`, 15)} | ${pad(`${(ours.rps / r.rps).toFixed(2)} x`, 14)} |`,
   ),
 ];
-console.log(`\n${lines.join('\n')}\n`);
+if (ROUNDS > 0) console.log(`\n${lines.join('\n')}\n`);
 
 // Head to head: the gateway and a bare proxy pinned to the same core and loaded at the same time by two
 // wrk processes pinned to another core, with an upstream of their own there too. The kernel shares the
@@ -326,11 +357,6 @@ internal: [/api/events/recent]
 );
 const launchPolicyGateway = (port, pin, env = {}) =>
   launchGateway(port, pin, { ...env, GATEWAY_ROUTES_FILE: routesFile });
-// Another build of the gateway (e.g. main before a change) as the opponent: BENCH_BASELINE_GATEWAY=.../dist/server.js.
-const baseline = process.env.BENCH_BASELINE_GATEWAY;
-const launchBaseline = (port, pin, env = {}) =>
-  node(baseline, { ...gatewayEnv, ...env, PORT: String(port) }, pin);
-
 async function headToHead(launchOther, launchOurs = launchGateway, headers = []) {
   const ownUpstreamPort = await freePort();
   const ownUpstream = start('taskset', ['-c', loadCpu, process.execPath, join(here, 'upstream.mjs')], {
@@ -344,13 +370,20 @@ async function headToHead(launchOther, launchOurs = launchGateway, headers = [])
   };
   const ratios = [];
   const troubles = [];
+  const sides = [0, 1].map(() => ({ cpuUs: [], p50: [], p99: [] }));
   for (let round = 0; round < HEAD_TO_HEAD_ROUNDS; round++) {
     const [gatewayPort, otherPort] = [await freePort(), await freePort()];
     const pair = [launchOurs(gatewayPort, proxyCpu, env), launchOther(otherPort, proxyCpu, env)];
     const urls = [gatewayPort, otherPort].map((port) => `http://127.0.0.1:${port}${PATH}`);
     for (const url of urls) await waitForOk(url);
     await Promise.all(urls.map((url) => wrk(url, WARMUP_S, loadCpu, headers)));
+    const before = pair.map((child) => cpuSeconds(child.pid));
     const [gateway, other] = await Promise.all(urls.map((url) => wrk(url, DURATION_S, loadCpu, headers)));
+    [gateway, other].forEach((run, i) => {
+      sides[i].cpuUs.push(((cpuSeconds(pair[i].pid) - before[i]) * 1e6) / (run.rps * DURATION_S));
+      sides[i].p50.push(run.p50);
+      sides[i].p99.push(run.p99);
+    });
     ratios.push(gateway.rps / other.rps);
     if (trouble(gateway) || trouble(other))
       troubles.push(
@@ -359,61 +392,74 @@ async function headToHead(launchOther, launchOurs = launchGateway, headers = [])
     await Promise.all(pair.map(stop));
   }
   await stop(ownUpstream);
-  ratios.sort((a, b) => a - b);
-  return { median: ratios[Math.floor(ratios.length / 2)], ratios, troubles };
+  // CPU of the pinned process, taskset's exec'd node; medians over the rounds.
+  const [ours, other] = sides.map(
+    (side) =>
+      `${median(side.cpuUs).toFixed(0)} µs/req, p50 ${median(side.p50).toFixed(2)} ms, p99 ${median(side.p99).toFixed(2)} ms`,
+  );
+  return { median: median(ratios), ratios, troubles, ours, other };
 }
 
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const rpsOf = (key) => results.get(key).rps;
-const ratio = (key) => ours.rps / rpsOf(key);
-const verdict = (ok) => (ok ? 'met' : 'MISSED');
-console.log(
-  `target gateway >= 0.95 x bare Fastify: ${ratio('bare').toFixed(2)} (${verdict(ratio('bare') >= 0.95)})`,
-);
-console.log(
-  `target gateway >= 4 x Express:         ${ratio('express').toFixed(2)} (${verdict(ratio('express') >= 4)})`,
-);
-console.log(
-  `gateway with ACCESS_LOG=true:            ${(rpsOf('gatewayAccessLog') / rpsOf('bare')).toFixed(2)} x bare Fastify`,
-);
-console.log(`gateway vs nginx (reported, no target):  ${ratio('nginx').toFixed(2)}`);
-console.log(
-  `CPU per request, gateway ÷ bare Fastify: ${(cpu(ours) / cpu(results.get('bare'))).toFixed(2)} (flag, forwarding headers, metrics, response handling)`,
-);
+if (ROUNDS > 0) {
+  const ratio = (key) => ours.rps / rpsOf(key);
+  const verdict = (ok) => (ok ? 'met' : 'MISSED');
+  console.log(
+    `target gateway >= 0.95 x bare Fastify: ${ratio('bare').toFixed(2)} (${verdict(ratio('bare') >= 0.95)})`,
+  );
+  console.log(
+    `target gateway >= 4 x Express:         ${ratio('express').toFixed(2)} (${verdict(ratio('express') >= 4)})`,
+  );
+  console.log(
+    `gateway with ACCESS_LOG=true:            ${(rpsOf('gatewayAccessLog') / rpsOf('bare')).toFixed(2)} x bare Fastify`,
+  );
+  console.log(`gateway vs nginx (reported, no target):  ${ratio('nginx').toFixed(2)}`);
+  console.log(
+    `CPU per request, gateway ÷ bare Fastify: ${(cpu(ours) / cpu(results.get('bare'))).toFixed(2)} (flag, forwarding headers, metrics, response handling)`,
+  );
+}
 if (pinnable.length >= 2 && HEAD_TO_HEAD_ROUNDS > 0) {
   console.log(
     `\nhead to head on one shared core (${HEAD_TO_HEAD_ROUNDS} rounds, median; gateway req/s ÷ other req/s):`,
   );
+  // With X-User-Id, every request of the policy gateway is looked up in both lists before the percent.
   const user = ['X-User-Id: bench-user'];
-  const rows = [
-    ['gateway vs bare Fastify, hard-coded %', launchBare],
+  const pairs = [
+    ['gateway', 'bare Fastify, hard-coded %', launchBare],
     [
-      'gateway vs bare Fastify, gateway response handling',
+      'gateway',
+      'bare Fastify, gateway response handling',
       (port, pin, env) => launchBare(port, pin, { ...env, LIKE_GATEWAY: '1' }),
     ],
     [
-      'gateway, routes file + 1000-id lists, X-User-Id vs bare Fastify',
+      'gateway, routes file + 1000-id lists',
+      'bare Fastify (X-User-Id)',
       launchBare,
       launchPolicyGateway,
       user,
     ],
   ];
-  if (baseline) {
-    rows.push(
-      ['gateway vs baseline gateway (BENCH_BASELINE_GATEWAY)', launchBaseline],
-      [
-        'gateway, routes file + 1000-id lists, X-User-Id vs baseline',
-        launchBaseline,
-        launchPolicyGateway,
-        user,
-      ],
-    );
+  if (process.env.BENCH_HEAD_TO_HEAD_BARE === '0') pairs.length = 0;
+  if (BASELINE_GATEWAY) {
+    pairs.push(['gateway', 'the baseline gateway build', launchBaseline]);
+    pairs.push([
+      'gateway, routes file + 1000-id lists',
+      'the baseline gateway build (X-User-Id)',
+      launchBaseline,
+      launchPolicyGateway,
+      user,
+    ]);
   }
-  for (const [label, launchOther, launchOurs, headers] of rows) {
-    const { median, ratios, troubles } = await headToHead(launchOther, launchOurs, headers);
+  if (SHADOW)
+    pairs.push(['gateway shadowing 100 %', 'this gateway, shadowing off', launchGateway, launchShadowing]);
+  for (const [ours, label, launchOther, launchOurs, headers] of pairs) {
+    const result = await headToHead(launchOther, launchOurs, headers);
     console.log(
-      `  ${label.padEnd(64)} ${median.toFixed(2)} x  (rounds: ${ratios.map((r) => r.toFixed(2)).join(', ')})`,
+      `  ${ours} vs ${label}: ${result.median.toFixed(2)} x  (rounds: ${result.ratios.map((r) => r.toFixed(2)).join(', ')})`,
     );
-    for (const line of troubles) console.log(`      ${line}`);
+    console.log(`      ${ours}: ${result.ours}; other: ${result.other}`);
+    for (const line of result.troubles) console.log(`      ${line}`);
   }
 } else {
   console.log('\nhead to head skipped: it needs two CPUs this process may run on');

@@ -7,6 +7,7 @@ import { FlagStore } from './flags/store.js';
 import { continueUnlessTooLarge, edgeChecks } from './proxy/edge.js';
 import { registerProxies } from './proxy/forward.js';
 import { loadPolicy, type Policy } from './routing/policy.js';
+import { createShadowing } from './shadow/shadowing.js';
 import { AccessLog } from './telemetry/access-log.js';
 import { createMetrics } from './telemetry/metrics.js';
 
@@ -51,8 +52,10 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
     bodyTimeout: config.UPSTREAM_TIMEOUT_MS,
   });
   const metrics = createMetrics(flags);
+  const shadowing = createShadowing(config, app.log);
   app.addHook('onClose', async () => {
     await agent.close();
+    await shadowing.close();
     await flags.close();
   });
 
@@ -76,7 +79,7 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
   });
 
   app.get('/metrics', async (_request, reply) =>
-    reply.type(metrics.contentType).send(await metrics.render()),
+    reply.type(metrics.contentType).send((await metrics.render()) + shadowing.recorder.renderMetrics()),
   );
 
   // Before the admin routes: they inherit the request decorations the proxies' metrics hook reads.
@@ -86,9 +89,10 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
     metrics,
     agent,
     isShuttingDown: deps.isShuttingDown ?? (() => false),
+    shadow: { shadower: shadowing.shadower, maxBodyBytes: config.SHADOW_MAX_BODY_BYTES },
   });
   if (config.ADMIN_TOKEN) {
-    await app.register(adminRoutes, { token: config.ADMIN_TOKEN, flags, metrics, policy });
+    await app.register(adminRoutes, { token: config.ADMIN_TOKEN, flags, metrics, policy, shadowing });
   }
   return app;
 }

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
 import { envBoolean, envPort, logLevel } from '@cinemaabyss/service-kit';
 import { z } from 'zod';
+import { shadowConfigShape } from './shadow/config.js';
 
 const serviceUrl = z.url({ protocol: /^https?$/, error: 'must be an http(s):// URL' });
 const milliseconds = z.coerce
@@ -112,6 +113,7 @@ export const configSchema = z
       .int('must be a whole number of milliseconds')
       .min(0, 'must be a whole number of milliseconds')
       .default(5_000),
+    ...shadowConfigShape,
   })
   .refine((config) => config.CLIENT_HEADERS_TIMEOUT_MS <= config.CLIENT_REQUEST_TIMEOUT_MS, {
     path: ['CLIENT_HEADERS_TIMEOUT_MS'],

@@ -54,6 +54,15 @@ describe('Redis outage', () => {
     });
     expect(put.statusCode).toBe(503);
     expect(put.json().error).toMatch(/Redis\) is unreachable; nothing was changed/);
+    // The shadow settings and the report (read from Redis) alike.
+    for (const [method, payload] of [
+      ['PUT', { percent: 50 }],
+      ['GET', undefined],
+    ] as const) {
+      const shadow = await app.inject({ method, url: `/admin/flags/${flag}/shadow`, headers: auth, payload });
+      expect(shadow.statusCode).toBe(503);
+      expect(shadow.json().error).toMatch(/\(Redis\) (is|are) unreachable/);
+    }
   });
 
   it('picks Redis up when it appears and seeds it', async () => {

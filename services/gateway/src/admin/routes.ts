@@ -6,7 +6,9 @@ import { z } from 'zod';
 import { type FlagStore, FlagStoreUnavailableError } from '../flags/store.js';
 import { effectivePercent, flagChangeSchema, flagValueSchema } from '../flags/value.js';
 import type { Policy } from '../routing/policy.js';
+import type { Shadowing } from '../shadow/shadowing.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { shadowRoutes } from './shadow-routes.js';
 
 /** Who made a change, for the history (named operators replace X-Operator in a later step). */
 function operatorOf(request: FastifyRequest): string {
@@ -25,7 +27,13 @@ const AUTH_WINDOW = '1 minute';
  */
 export async function adminRoutes(
   app: FastifyInstance,
-  { token, flags, metrics, policy }: { token: string; flags: FlagStore; metrics: Metrics; policy: Policy },
+  {
+    token,
+    flags,
+    metrics,
+    policy,
+    shadowing,
+  }: { token: string; flags: FlagStore; metrics: Metrics; policy: Policy; shadowing: Shadowing },
 ) {
   // Comparing fixed-length digests keeps the comparison constant-time whatever the caller sends.
   const expected = digest(token);
@@ -127,4 +135,6 @@ export async function adminRoutes(
     const name = knownFlag(request);
     return { name, history: await flags.history(name) };
   });
+
+  await app.register(shadowRoutes, { flags, shadowing, knownFlag, operatorOf });
 }

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { FastifyBaseLogger } from 'fastify';
 import { Redis } from 'ioredis';
+import { parseShadowFields, type ShadowSettings, shadowFields } from '../shadow/settings.js';
 import { IMPORT, READ_OR_RESTORE, UPDATE } from './scripts.js';
 import { type Flags, SnapshotFile } from './snapshot.js';
 import {
@@ -22,11 +23,14 @@ export const HISTORY_LIMIT = 100;
 export const flagKey = (name: string) => `${FLAG_PREFIX}${name}`;
 export const historyKey = (name: string) => `${HISTORY_PREFIX}${name}`;
 
+/** A flag's hash as the history shows it: the value, and the shadow settings when it has them. */
+export type RecordedFlag = FlagValue & { shadow?: ShadowSettings };
+
 export interface HistoryEntry {
   at: string;
   by: string;
-  old: FlagValue | null;
-  new: FlagValue;
+  old: RecordedFlag | null;
+  new: RecordedFlag;
 }
 
 export class FlagStoreUnavailableError extends Error {}
@@ -134,6 +138,26 @@ export class FlagStore {
     );
     const parsed = parseHistoryEntry(entry);
     // Our own invalidation follows within a round trip; applying it now makes the reply consistent.
+    this.set(name, parsed.new);
+    return parsed;
+  }
+
+  /** Stores a flag's shadow settings (fields of its hash, recorded in its history like any change). */
+  async updateShadow(name: string, settings: ShadowSettings, by: string): Promise<HistoryEntry> {
+    const current = this.values.get(name);
+    if (!current) throw new Error(`unknown flag ${name}`);
+    const entry = await this.command(() =>
+      this.data.updateFlag(
+        flagKey(name),
+        historyKey(name),
+        new Date().toISOString(),
+        by,
+        String(HISTORY_LIMIT),
+        JSON.stringify(toHash(current.value)),
+        ...pairs(shadowFields(settings)),
+      ),
+    );
+    const parsed = parseHistoryEntry(entry);
     this.set(name, parsed.new);
     return parsed;
   }
@@ -302,15 +326,24 @@ export class FlagStore {
     }
     // readFlag writes a missing hash back in the same step, so it is never empty here.
     if (!value) return;
-    const previous = this.values.get(name)?.value;
-    if (JSON.stringify(previous) !== JSON.stringify(value))
-      this.log.info({ flag: name, from: previous, to: value }, 'flag changed');
-    this.set(name, value);
+    const known = this.values.get(name);
+    let shadow = known?.shadow;
+    try {
+      shadow = parseShadowFields(hash);
+    } catch (error) {
+      this.log.error(
+        { flag: name, err: error },
+        'ignoring invalid shadow settings in Redis; keeping the last good ones',
+      );
+    }
+    if (JSON.stringify(known?.value) !== JSON.stringify(value))
+      this.log.info({ flag: name, from: known?.value, to: value }, 'flag changed');
+    this.set(name, { ...value, ...(shadow && { shadow }) });
   }
 
   /** Takes a value read from (or just written to) Redis and keeps the snapshot file up to date. */
-  private set(name: string, value: FlagValue): void {
-    this.values.set(name, live(value, 'redis'));
+  private set(name: string, { shadow, ...value }: RecordedFlag): void {
+    this.values.set(name, live(value, 'redis', shadow));
     if (!this.snapshot) return;
     const seen: Flags = {};
     for (const [flag, state] of this.values) if (state.source !== 'seed') seen[flag] = state.value;
@@ -335,7 +368,18 @@ function parseHistoryEntry(json: string): HistoryEntry {
   return {
     at: raw.at,
     by: raw.by,
-    old: raw.old ? (parseStoredFlag(raw.old) ?? null) : null,
-    new: parseStoredFlag(raw.new)!,
+    old: raw.old ? (recorded(raw.old) ?? null) : null,
+    new: recorded(raw.new)!,
   };
+}
+
+/** A hash from the history; shadow settings only where the hash has (usable) ones. */
+function recorded(hash: Record<string, string>): RecordedFlag | undefined {
+  const value = parseStoredFlag(hash);
+  if (!value || !Object.keys(hash).some((field) => field.startsWith('shadow_'))) return value;
+  try {
+    return { ...value, shadow: parseShadowFields(hash) };
+  } catch {
+    return value;
+  }
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { FlagState } from '../routing/decide.js';
+import { SHADOW_OFF, type ShadowSettings } from '../shadow/settings.js';
 
 /**
  * A migration flag's runtime value, stored in Redis as the hash `cinemaabyss:flag:<name>`: `enabled` and
@@ -16,19 +17,29 @@ export interface FlagValue {
 /** Where the value in force came from: Redis, or before Redis was reached the snapshot file or the seed. */
 export type FlagSource = 'redis' | 'snapshot' | 'seed';
 
-/** What requests are decided on: the value, with its lists as sets. */
+/**
+ * What requests are decided on: the value, with its lists as sets, and the flag's shadow settings (more
+ * fields of the same hash, see shadow/settings.ts; not part of the value, so not in export, import or
+ * the snapshot file).
+ */
 export interface LiveFlag extends FlagState {
   readonly value: FlagValue;
   readonly source: FlagSource;
+  readonly shadow: ShadowSettings;
 }
 
-export const live = (value: FlagValue, source: FlagSource): LiveFlag => ({
+export const live = (
+  value: FlagValue,
+  source: FlagSource,
+  shadow: ShadowSettings = SHADOW_OFF,
+): LiveFlag => ({
   enabled: value.enabled,
   percent: value.percent,
   allow: new Set(value.allow),
   deny: new Set(value.deny),
   value,
   source,
+  shadow,
 });
 
 /**

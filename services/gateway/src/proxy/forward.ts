@@ -12,6 +12,8 @@ import type { Agent } from 'undici';
 import type { FlagStore } from '../flags/store.js';
 import { type Decision, decide, fallbackDecision, planRoute, type RoutePlan } from '../routing/decide.js';
 import type { Policy } from '../routing/policy.js';
+import { captureBody } from '../shadow/capture.js';
+import type { Shadower, ShadowRun } from '../shadow/shadower.js';
 import type { Metrics } from '../telemetry/metrics.js';
 
 declare module 'fastify' {
@@ -21,6 +23,8 @@ declare module 'fastify' {
     upstreamName: string;
     /** Where the routing decision sent this request and why (undefined for the gateway's own routes). */
     decision: Decision | undefined;
+    /** The shadow copy of this request, when it was sampled (docs/gateway.md, Shadow traffic). */
+    shadowRun: ShadowRun | undefined;
   }
 }
 
@@ -79,6 +83,7 @@ interface ProxyDeps {
   agent: Agent;
   /** True once SIGTERM arrived and the gateway is draining. */
   isShuttingDown: () => boolean;
+  shadow: { shadower: Shadower; maxBodyBytes: number };
 }
 
 /** Registers one @fastify/http-proxy per route of the table, all sharing one undici agent. */
@@ -86,6 +91,7 @@ export async function registerProxies(app: FastifyInstance, deps: ProxyDeps): Pr
   app.decorateRequest('proxyRoute', '');
   app.decorateRequest('upstreamName', '');
   app.decorateRequest('decision', undefined);
+  app.decorateRequest('shadowRun', undefined);
   // Callback-style hook: no promise per request on the hot path.
   app.addHook('onResponse', (request, reply, done) => {
     if (request.proxyRoute !== '') {
@@ -105,10 +111,14 @@ export async function registerProxies(app: FastifyInstance, deps: ProxyDeps): Pr
 
 function proxyOptions(
   route: RoutePlan,
-  { policy, flags, metrics, agent, isShuttingDown }: ProxyDeps,
+  { policy, flags, metrics, agent, isShuttingDown, shadow }: ProxyDeps,
 ): FastifyHttpProxyOptions {
   const { prefix, migration } = route;
   const urls = policy.upstreams;
+  const origins = migration && {
+    old: new URL(urls[route.upstream]!).origin,
+    new: new URL(urls[migration.to]!).origin,
+  };
 
   const pickUpstream = (request: AnyRequest): string => {
     const decision = decide(route, migration && flags.get(migration.flag), request.method, request.headers);
@@ -134,16 +144,38 @@ function proxyOptions(
     return rewritten;
   };
 
+  // Here rather than in pickUpstream: the copy carries the headers as forwarded. Never for a fallback.
+  const forwardHeaders = (request: AnyRequest, headers: IncomingHttpHeaders): IncomingHttpHeaders => {
+    const forwarded = rewriteRequestHeaders(request, headers);
+    const decision = request.decision;
+    const settings = migration && flags.get(migration.flag)?.shadow;
+    if (settings && settings.percent > 0 && decision && decision.reason !== 'fallback' && origins) {
+      request.shadowRun = shadow.shadower.begin({
+        flag: migration.flag,
+        settings,
+        method: request.method,
+        url: request.url,
+        headers: forwarded,
+        userId: firstValue(headers[migration.stickiness]),
+        chosenOrigin: decision.toNew ? origins.new : origins.old,
+        otherOrigin: decision.toNew ? origins.old : origins.new,
+        chosenIsNew: decision.toNew,
+      });
+    }
+    return forwarded;
+  };
+
   const replyOptions: ReplyOptions = {
     getUpstream: pickUpstream,
-    onResponse: sendResponse,
-    rewriteRequestHeaders,
+    onResponse: (request, reply, res) => sendResponse(request, reply, res, shadow.maxBodyBytes),
+    rewriteRequestHeaders: forwardHeaders,
     rewriteHeaders,
     // reply-from retries GETs answered 503 up to 10 times by default: more load on a struggling service.
     retryDelay: () => null,
     onError(reply, { error: cause }) {
       const error = cause as UpstreamError;
       const request = reply.request;
+      request.shadowRun?.abandon();
       const code = error.cause?.code ?? error.code ?? '';
       const safeToRetry = request.method === 'GET' || request.method === 'HEAD';
       if (migration && request.upstreamName === migration.to && safeToRetry && NOT_CONNECTED.has(code)) {
@@ -197,32 +229,59 @@ function rewriteRequestHeaders(request: AnyRequest, headers: IncomingHttpHeaders
 // so small bodies are read whole first. An upstream that dies mid-body then gets a clean 502, not a
 // truncated 200. HEAD, 204 and 304 have no body; without a content type Fastify would label a Buffer
 // application/octet-stream, so those stream too.
-function sendResponse(request: AnyRequest, reply: AnyReply, res: { stream: Readable }): void {
+// A shadowed request's chosen answer goes to its run after the client's reply has been handed over.
+function sendResponse(
+  request: AnyRequest,
+  reply: AnyReply,
+  res: { stream: Readable },
+  shadowMaxBody: number,
+): void {
+  const run = request.shadowRun;
+  // Taken before the reply is sent: the answer as the client gets it, less its body.
+  const chosen = run && {
+    status: reply.statusCode,
+    contentType: headerText(reply.getHeader('content-type')),
+    contentEncoding: headerText(reply.getHeader('content-encoding')),
+  };
   if (reply.sent) {
     // reply-from already answered 502 (the upstream sent an invalid status code): free the connection.
     res.stream.destroy();
+    run?.abandon();
     return;
   }
   const length = Number(reply.getHeader('content-length'));
-  if (
-    !(length <= BUFFERED_RESPONSE_LIMIT) ||
-    request.method === 'HEAD' ||
-    reply.statusCode === 204 ||
-    reply.statusCode === 304 ||
-    reply.getHeader('content-type') === undefined
-  ) {
+  const bodiless = request.method === 'HEAD' || reply.statusCode === 204 || reply.statusCode === 304;
+  if (!(length <= BUFFERED_RESPONSE_LIMIT) || bodiless || reply.getHeader('content-type') === undefined) {
+    const captured = run && !bodiless ? captureBody(res.stream, shadowMaxBody) : undefined;
     reply.send(res.stream);
+    if (run && !captured) run.chosen({ ...chosen!, body: Buffer.alloc(0) });
+    void captured?.then((body) => {
+      if (body === 'error') run!.abandon();
+      else run!.chosen(body === 'skipped' ? body : { ...chosen!, body });
+    });
     return;
   }
   const chunks: Buffer[] = [];
   // A client that leaves while the body is read must not keep the upstream connection busy.
-  reply.raw.once('close', () => res.stream.destroy());
+  reply.raw.once('close', () => {
+    res.stream.destroy();
+    run?.abandon();
+  });
   res.stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-  res.stream.on('end', () => reply.send(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+  res.stream.on('end', () => {
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    reply.send(body);
+    run?.chosen({ ...chosen!, body });
+  });
   res.stream.on('error', (error: UpstreamError) => {
+    run?.abandon();
     if (!reply.raw.destroyed) fail(reply, error);
   });
 }
+
+const headerText = (value: ReturnType<AnyReply['getHeader']>) =>
+  value === undefined ? undefined : String(Array.isArray(value) ? value[0] : value);
+const firstValue = (value: string | string[] | undefined) => (typeof value === 'string' ? value : value?.[0]);
 
 /**
  * Answers 502, or 504 when the upstream timed out, with a JSON error naming the upstream. Headers already

@@ -9,7 +9,7 @@ export type ShadowResult = (typeof SHADOW_RESULTS)[number];
 /** Samples kept per flag and report; they hold user data, so they are few and expire. */
 export const SAMPLE_LIMIT = 20;
 const SAMPLE_DIFFERENCES = 20;
-/** Distinct difference sets and noise patterns one replica counts per flag and report (see docs/shadow.md). */
+/** Distinct difference sets and noise patterns one replica counts per flag and report (docs/gateway.md, Shadow traffic). */
 export const PATTERN_LIMIT = 128;
 const SIGNATURE_PATHS = 32;
 const SIGNATURE_CHARS = 4_000;

@@ -5,7 +5,7 @@ import { epochOf, FIELD, SAMPLE_LIMIT, type Sample, samplesKey, seriesOf } from 
 import type { ShadowSettings } from './settings.js';
 
 export interface PathReport {
-  /** A pattern: every array index written `[*]` (docs/shadow.md). */
+  /** A pattern: every array index written `[*]` (docs/gateway.md, Shadow traffic). */
   path: string;
   /** Comparisons in which it differed and counted as a mismatch. */
   mismatches: number;
