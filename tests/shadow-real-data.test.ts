@@ -84,7 +84,10 @@ beforeAll(async () => {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   await until(
-    async () => ((await (await fetch(`${base}/ready`)).json()).status === 'ready' ? true : undefined),
+    async () =>
+      ((await (await fetch(`${base}/ready`)).json()) as { status: string }).status === 'ready'
+        ? true
+        : undefined,
     15_000,
     'the gateway to be ready',
   );
@@ -102,6 +105,18 @@ afterAll(async () => {
   gateway.kill('SIGTERM');
   await exited;
 });
+
+/** The fields of GET /admin/flags/:name/shadow this test reads. */
+interface Report {
+  compared: number;
+  errors: number;
+  skipped: number;
+  dropped: number;
+  matched: number;
+  mismatched: number;
+  samples: { url: string; status: { old: number; new: number } }[];
+  paths: { path: string; mismatches: number }[];
+}
 
 describe('shadowing the real monolith and movies service', () => {
   it('finds no difference in the movie reads of a full Newman run', async () => {
@@ -134,7 +149,9 @@ describe('shadowing the real monolith and movies service', () => {
     // The report counts once each replica has flushed (once a second).
     const report = await until(
       async () => {
-        const body = await (await fetch(`${base}/admin/flags/${flag}/shadow`, { headers: auth })).json();
+        const body = (await (
+          await fetch(`${base}/admin/flags/${flag}/shadow`, { headers: auth })
+        ).json()) as Report;
         return body.compared + body.errors + body.skipped + body.dropped > 0 &&
           body.compared + body.errors + body.skipped + body.dropped >= reads(metrics)
           ? body
@@ -150,11 +167,11 @@ describe('shadowing the real monolith and movies service', () => {
     expect(report.compared).toBeGreaterThan(0);
     // The one known difference (docs/gateway.md): only the movies service has a health route under
     // /api/movies, so the monolith answers the copy of GET /api/movies/health 404. Nothing else may differ.
-    const health = report.samples.filter((sample: { url: string }) => sample.url === '/api/movies/health');
+    const health = report.samples.filter((sample) => sample.url === '/api/movies/health');
     expect(report.samples).toEqual(health);
     expect(report.mismatched).toBe(health.length);
     for (const sample of health) expect(sample.status).toEqual({ old: 404, new: 200 });
-    expect(report.paths.filter((path: { mismatches: number }) => path.mismatches > 0)).toEqual(
+    expect(report.paths.filter((path) => path.mismatches > 0)).toEqual(
       health.length === 0 ? [] : [expect.objectContaining({ path: 'status', mismatches: health.length })],
     );
     expect(report.errors).toBe(0);

@@ -100,7 +100,7 @@ async function gateway(
   return { app, pool };
 }
 
-async function setShadow(app: FastifyInstance, flag: string, body: unknown) {
+async function setShadow(app: FastifyInstance, flag: string, body: object) {
   const res = await app.inject({
     method: 'PUT',
     url: `/admin/flags/${flag}/shadow`,
@@ -303,7 +303,7 @@ describe('the shadow admin API', () => {
     const old = await movieSide();
     const now = await movieSide();
     const { app } = await gateway(old, now, { '/api/movies': flag });
-    const put = (payload: unknown) =>
+    const put = (payload: object) =>
       app.inject({ method: 'PUT', url: `/admin/flags/${flag}/shadow`, headers: auth, payload });
 
     const bad = await put({ percent: 150 });
