@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { FlagStore } from './flags/store.js';
 import { continueUnlessTooLarge, edgeChecks } from './proxy/edge.js';
 import { registerProxies } from './proxy/forward.js';
+import { createRollouts, type ShadowSource } from './rollout/rollouts.js';
 import { loadPolicy, type Policy } from './routing/policy.js';
 import { AccessLog } from './telemetry/access-log.js';
 import { createMetrics } from './telemetry/metrics.js';
@@ -51,8 +52,12 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
     bodyTimeout: config.UPSTREAM_TIMEOUT_MS,
   });
   const metrics = createMetrics(flags);
+  // Judges maxMismatchRate; until shadow traffic is wired, a plan with one is refused with a 400.
+  const shadow: ShadowSource | undefined = undefined;
+  const rollouts = createRollouts(config, { flags, log: app.log, shadow });
   app.addHook('onClose', async () => {
     await agent.close();
+    await rollouts.close();
     await flags.close();
   });
 
@@ -76,7 +81,7 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
   });
 
   app.get('/metrics', async (_request, reply) =>
-    reply.type(metrics.contentType).send(await metrics.render()),
+    reply.type(metrics.contentType).send(`${await metrics.render()}${rollouts.driver.renderMetrics()}`),
   );
 
   // Before the admin routes: they inherit the request decorations the proxies' metrics hook reads.
@@ -85,10 +90,11 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
     flags,
     metrics,
     agent,
+    sideStats: rollouts.stats,
     isShuttingDown: deps.isShuttingDown ?? (() => false),
   });
   if (config.ADMIN_TOKEN) {
-    await app.register(adminRoutes, { token: config.ADMIN_TOKEN, flags, metrics, policy });
+    await app.register(adminRoutes, { token: config.ADMIN_TOKEN, flags, metrics, policy, rollouts });
   }
   return app;
 }

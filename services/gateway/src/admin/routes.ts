@@ -5,11 +5,13 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { type FlagStore, FlagStoreUnavailableError } from '../flags/store.js';
 import { effectivePercent, flagChangeSchema, flagValueSchema } from '../flags/value.js';
+import type { Rollouts } from '../rollout/rollouts.js';
 import type { Policy } from '../routing/policy.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { rolloutRoutes } from './rollout-routes.js';
 
 /** Who made a change, for the history (named operators replace X-Operator in a later step). */
-function operatorOf(request: FastifyRequest): string {
+export function operatorOf(request: FastifyRequest): string {
   const operator = request.headers['x-operator'];
   return `${typeof operator === 'string' && operator !== '' ? operator.slice(0, 100) : 'admin'} (${request.ip})`;
 }
@@ -25,7 +27,13 @@ const AUTH_WINDOW = '1 minute';
  */
 export async function adminRoutes(
   app: FastifyInstance,
-  { token, flags, metrics, policy }: { token: string; flags: FlagStore; metrics: Metrics; policy: Policy },
+  {
+    token,
+    flags,
+    metrics,
+    policy,
+    rollouts,
+  }: { token: string; flags: FlagStore; metrics: Metrics; policy: Policy; rollouts: Rollouts },
 ) {
   // Comparing fixed-length digests keeps the comparison constant-time whatever the caller sends.
   const expected = digest(token);
@@ -115,16 +123,22 @@ export async function adminRoutes(
     const name = knownFlag(request);
     const change = parseInput(flagChangeSchema, request.body, 'body');
     const by = operatorOf(request);
+    // Two hands never fight over the percent: a running rollout is paused first, and says why.
+    const pausedRollout =
+      change.percent !== undefined &&
+      (await rollouts.guard(() => rollouts.controls.pauseForManualChange(name, by)));
     const entry = await flags.update(name, change, by);
     request.log.info(
       { flag: name, by, old: entry.old, new: entry.new },
       'flag changed through the admin API',
     );
-    return { ...describe(name), change: entry };
+    return { ...describe(name), change: entry, ...(pausedRollout && { rollout: 'paused' }) };
   });
 
   app.get('/admin/flags/:name/history', async (request) => {
     const name = knownFlag(request);
     return { name, history: await flags.history(name) };
   });
+
+  await app.register(rolloutRoutes, { rollouts, knownFlag, operatorOf });
 }
