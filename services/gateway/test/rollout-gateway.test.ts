@@ -373,6 +373,7 @@ describe('progressive rollout through two gateways (real Redis and upstreams)', 
     };
     expect(body.history.map((e) => [e.new.percent, e.by]).reverse()).toEqual([
       [10, 'rollout started by alice (127.0.0.1)'],
+      [10, 'rollout: paused by alice (127.0.0.1)'],
       [50, 'rollout: promoted by alice (127.0.0.1) to step 2'],
       [50, 'rollout: resumed by alice (127.0.0.1) at step 2 (50 %)'],
       [30, 'bob (127.0.0.1)'],
