@@ -4,7 +4,7 @@
 // Load comes from wrk: a C load generator leaves the 2 cores to the contenders, where a Node one
 // (autocannon) would take a whole core from them and compress every difference.
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,6 +14,13 @@ import { Redis } from 'ioredis';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const gatewayServer = join(here, '../../services/gateway/dist/server.js');
+// Another build of the gateway (e.g. main before a change, built in a `git worktree` under /tmp), run
+// head to head against this one: the cost of the change, whatever else loads the machine.
+const baselineServer = process.env.BENCH_BASELINE_GATEWAY;
+if (baselineServer && !existsSync(baselineServer)) {
+  console.error(`BENCH_BASELINE_GATEWAY: no such file ${baselineServer}; build that gateway first`);
+  process.exit(1);
+}
 const PERCENT = 50;
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 8);
 const WARMUP_S = 2;
@@ -269,18 +276,20 @@ for (let round = 1; round <= ROUNDS; round++) {
   }
 }
 
-const ours = results.get('gateway');
-const cpu = (r) => (r.cpuUs.length ? Math.min(...r.cpuUs) : undefined);
-const pad = (s, n) => String(s).padEnd(n);
-const lines = [
-  `| ${pad('contender', 40)} | ${pad('req/s', 7)} | ${pad('p50 ms', 6)} | ${pad('p99 ms', 6)} | ${pad('CPU µs/req', 10)} | ${pad('timeouts/errors', 15)} | gateway ÷ this |`,
-  `|${'-'.repeat(42)}|${'-'.repeat(9)}|${'-'.repeat(8)}|${'-'.repeat(8)}|${'-'.repeat(12)}|${'-'.repeat(17)}|----------------|`,
-  ...[...results.values()].map(
-    (r) =>
-      `| ${pad(r.name, 40)} | ${pad(Math.round(r.rps), 7)} | ${pad(r.p50.toFixed(2), 6)} | ${pad(r.p99.toFixed(2), 6)} | ${pad(cpu(r)?.toFixed(0) ?? '-', 10)} | ${pad(`${r.timeouts}/${r.errors}`, 15)} | ${pad(`${(ours.rps / r.rps).toFixed(2)} x`, 14)} |`,
-  ),
-];
-console.log(`\n${lines.join('\n')}\n`);
+if (ROUNDS > 0) {
+  const ours = results.get('gateway');
+  const cpu = (r) => (r.cpuUs.length ? Math.min(...r.cpuUs) : undefined);
+  const pad = (s, n) => String(s).padEnd(n);
+  const lines = [
+    `| ${pad('contender', 40)} | ${pad('req/s', 7)} | ${pad('p50 ms', 6)} | ${pad('p99 ms', 6)} | ${pad('CPU µs/req', 10)} | ${pad('timeouts/errors', 15)} | gateway ÷ this |`,
+    `|${'-'.repeat(42)}|${'-'.repeat(9)}|${'-'.repeat(8)}|${'-'.repeat(8)}|${'-'.repeat(12)}|${'-'.repeat(17)}|----------------|`,
+    ...[...results.values()].map(
+      (r) =>
+        `| ${pad(r.name, 40)} | ${pad(Math.round(r.rps), 7)} | ${pad(r.p50.toFixed(2), 6)} | ${pad(r.p99.toFixed(2), 6)} | ${pad(cpu(r)?.toFixed(0) ?? '-', 10)} | ${pad(`${r.timeouts}/${r.errors}`, 15)} | ${pad(`${(ours.rps / r.rps).toFixed(2)} x`, 14)} |`,
+    ),
+  ];
+  console.log(`\n${lines.join('\n')}\n`);
+}
 
 // Head to head: the gateway and a bare proxy pinned to the same core and loaded at the same time by two
 // wrk processes pinned to another core, with an upstream of their own there too. The kernel shares the
@@ -328,33 +337,42 @@ async function headToHead(launchOther) {
   return { median: ratios[Math.floor(ratios.length / 2)], ratios, troubles };
 }
 
-const rpsOf = (key) => results.get(key).rps;
-const ratio = (key) => ours.rps / rpsOf(key);
-const verdict = (ok) => (ok ? 'met' : 'MISSED');
-console.log(
-  `target gateway >= 0.95 x bare Fastify: ${ratio('bare').toFixed(2)} (${verdict(ratio('bare') >= 0.95)})`,
-);
-console.log(
-  `target gateway >= 4 x Express:         ${ratio('express').toFixed(2)} (${verdict(ratio('express') >= 4)})`,
-);
-console.log(
-  `gateway with ACCESS_LOG=true:            ${(rpsOf('gatewayAccessLog') / rpsOf('bare')).toFixed(2)} x bare Fastify`,
-);
-console.log(`gateway vs nginx (reported, no target):  ${ratio('nginx').toFixed(2)}`);
-console.log(
-  `CPU per request, gateway ÷ bare Fastify: ${(cpu(ours) / cpu(results.get('bare'))).toFixed(2)} (flag, forwarding headers, metrics, response handling)`,
-);
+// BENCH_ROUNDS=0 runs only the head to head.
+if (ROUNDS > 0) {
+  const rpsOf = (key) => results.get(key).rps;
+  const ratio = (key) => ours.rps / rpsOf(key);
+  const verdict = (ok) => (ok ? 'met' : 'MISSED');
+  console.log(
+    `target gateway >= 0.95 x bare Fastify: ${ratio('bare').toFixed(2)} (${verdict(ratio('bare') >= 0.95)})`,
+  );
+  console.log(
+    `target gateway >= 4 x Express:         ${ratio('express').toFixed(2)} (${verdict(ratio('express') >= 4)})`,
+  );
+  console.log(
+    `gateway with ACCESS_LOG=true:            ${(rpsOf('gatewayAccessLog') / rpsOf('bare')).toFixed(2)} x bare Fastify`,
+  );
+  console.log(`gateway vs nginx (reported, no target):  ${ratio('nginx').toFixed(2)}`);
+  console.log(
+    `CPU per request, gateway ÷ bare Fastify: ${(cpu(ours) / cpu(results.get('bare'))).toFixed(2)} (flag, forwarding headers, metrics, response handling)`,
+  );
+}
 if (pinnable.length >= 2 && HEAD_TO_HEAD_ROUNDS > 0) {
   console.log(
     `\nhead to head on one shared core (${HEAD_TO_HEAD_ROUNDS} rounds, median; gateway req/s ÷ other req/s):`,
   );
-  for (const [label, launchOther] of [
+  const others = [
     ['bare Fastify, hard-coded %             ', launchBare],
     [
       'bare Fastify, gateway response handling',
       (port, pin, env) => launchBare(port, pin, { ...env, LIKE_GATEWAY: '1' }),
     ],
-  ]) {
+  ];
+  if (baselineServer)
+    others.push([
+      `the gateway of ${baselineServer}`,
+      (port, pin, env) => node(baselineServer, { ...gatewayEnv, ...env, PORT: String(port) }, pin),
+    ]);
+  for (const [label, launchOther] of others) {
     const { median, ratios, troubles } = await headToHead(launchOther);
     console.log(
       `  vs ${label} ${median.toFixed(2)} x  (rounds: ${ratios.map((r) => r.toFixed(2)).join(', ')})`,
