@@ -152,14 +152,14 @@ describe('progressive rollout through two gateways (real Redis and upstreams)', 
     const c = await cluster();
     traffic(c.live);
     const intervalMs = 800;
-    const started = performance.now();
     const start = await c.admin('POST', '/rollout', plan({ steps: [10, 50, 100], intervalMs }));
     expect(start.status).toBe(201);
     expect(start.body).toMatchObject({ state: 'running', step: 0, percent: 10 });
-    await c.until((v) => v.state === 'succeeded', 4 * intervalMs, 'succeeded');
-    expect(performance.now() - started).toBeLessThan(4 * intervalMs);
-
+    // The deadline on the rollout's own clock, from its start to its last decision; the wait allows for
+    // the test's admin calls, which a loaded machine can slow by a few hundred ms.
+    await c.until((v) => v.state === 'succeeded', 4 * intervalMs + 2_000, 'succeeded');
     const view = await c.view();
+    expect(Date.parse(view.decisions[0]!.at) - Date.parse(view.startedAt)).toBeLessThan(4 * intervalMs);
     expect(view).toMatchObject({ state: 'succeeded', step: 2, percent: 100 });
     expect(outcomes(view)).toEqual(['start@0', 'advance@1', 'advance@2', 'advance@2']);
     expect(view.decisions[0]!.reason).toMatch(/^healthy: new 5xx 0 % \(n=\d[\d ]*\) vs old 0 % \(n=\d/);
