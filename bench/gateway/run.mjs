@@ -4,7 +4,7 @@
 // Load comes from wrk: a C load generator leaves the 2 cores to the contenders, where a Node one
 // (autocannon) would take a whole core from them and compress every difference.
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -24,7 +24,13 @@ const WARMUP_S = 2;
 // BENCH_ROUNDS=0 skips them (and their targets): only the head-to-head comparisons run.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 // Another gateway build (a path to its dist/server.js, e.g. of main) to run head to head against this one.
+// Another build of the gateway (e.g. main before a change, built in a `git worktree` under /tmp), run
+// head to head against this one: the cost of the change, whatever else loads the machine.
 const BASELINE_GATEWAY = process.env.BENCH_BASELINE_GATEWAY;
+if (BASELINE_GATEWAY && !existsSync(BASELINE_GATEWAY)) {
+  console.error(`BENCH_BASELINE_GATEWAY: no such file ${BASELINE_GATEWAY}; build that gateway first`);
+  process.exit(1);
+}
 // BENCH_SHADOW=1: head to head, this gateway shadowing 100 % of /api/movies against itself with shadowing off.
 const SHADOW = process.env.BENCH_SHADOW === '1';
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 64);

@@ -6,6 +6,7 @@ import type { Config } from './config.js';
 import { FlagStore } from './flags/store.js';
 import { continueUnlessTooLarge, edgeChecks } from './proxy/edge.js';
 import { registerProxies } from './proxy/forward.js';
+import { createRollouts, type ShadowSource } from './rollout/rollouts.js';
 import { loadPolicy, type Policy } from './routing/policy.js';
 import { createShadowing } from './shadow/shadowing.js';
 import { AccessLog } from './telemetry/access-log.js';
@@ -53,8 +54,12 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
   });
   const metrics = createMetrics(flags);
   const shadowing = createShadowing(config, app.log);
+  // Judges maxMismatchRate. Not connected to the shadow report yet: a plan with one is refused with a 400.
+  const shadow: ShadowSource | undefined = undefined;
+  const rollouts = createRollouts(config, { flags, log: app.log, shadow });
   app.addHook('onClose', async () => {
     await agent.close();
+    await rollouts.close();
     await shadowing.close();
     await flags.close();
   });
@@ -79,7 +84,11 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
   });
 
   app.get('/metrics', async (_request, reply) =>
-    reply.type(metrics.contentType).send((await metrics.render()) + shadowing.recorder.renderMetrics()),
+    reply
+      .type(metrics.contentType)
+      .send(
+        `${await metrics.render()}${shadowing.recorder.renderMetrics()}${rollouts.driver.renderMetrics()}`,
+      ),
   );
 
   // Before the admin routes: they inherit the request decorations the proxies' metrics hook reads.
@@ -88,11 +97,19 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
     flags,
     metrics,
     agent,
+    sideStats: rollouts.stats,
     isShuttingDown: deps.isShuttingDown ?? (() => false),
     shadow: { shadower: shadowing.shadower, maxBodyBytes: config.SHADOW_MAX_BODY_BYTES },
   });
   if (config.ADMIN_TOKEN) {
-    await app.register(adminRoutes, { token: config.ADMIN_TOKEN, flags, metrics, policy, shadowing });
+    await app.register(adminRoutes, {
+      token: config.ADMIN_TOKEN,
+      flags,
+      metrics,
+      policy,
+      shadowing,
+      rollouts,
+    });
   }
   return app;
 }

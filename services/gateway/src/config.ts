@@ -107,6 +107,17 @@ export const configSchema = z
      * keep-alive (Node's default is 5 s), or the gateway may reuse a socket the upstream is closing.
      */
     UPSTREAM_KEEP_ALIVE_MS: milliseconds.default(4_000),
+    /**
+     * Progressive rollouts (docs/gateway.md, "Progressive rollout"): the driver's Redis lease (a dead
+     * driver is replaced within two of them), how long after a window closes it is judged (every replica's
+     * counts must have reached Redis: above CLUSTER_COUNTERS_FLUSH_MS plus a round trip), and the width of
+     * one counting slot (well below the shortest interval).
+     */
+    ROLLOUT_LEASE_MS: milliseconds.default(10_000),
+    ROLLOUT_SETTLE_MS: milliseconds.default(2_000),
+    ROLLOUT_RESOLUTION_MS: milliseconds.default(1_000),
+    /** How often each replica writes its cluster-wide counts (rollout windows) to Redis. */
+    CLUSTER_COUNTERS_FLUSH_MS: milliseconds.default(1_000),
     /** After SIGTERM, /ready fails for this long before the server closes, so load balancers stop sending. */
     SHUTDOWN_DELAY_MS: z.coerce
       .number({ error: 'must be a whole number of milliseconds' })
@@ -118,6 +129,10 @@ export const configSchema = z
   .refine((config) => config.CLIENT_HEADERS_TIMEOUT_MS <= config.CLIENT_REQUEST_TIMEOUT_MS, {
     path: ['CLIENT_HEADERS_TIMEOUT_MS'],
     message: 'must not be longer than CLIENT_REQUEST_TIMEOUT_MS',
+  })
+  .refine((config) => config.ROLLOUT_SETTLE_MS > config.CLUSTER_COUNTERS_FLUSH_MS, {
+    path: ['ROLLOUT_SETTLE_MS'],
+    message: 'must be longer than CLUSTER_COUNTERS_FLUSH_MS, or windows are judged before every count is in',
   });
 
 export type Config = z.infer<typeof configSchema>;

@@ -66,9 +66,10 @@ describe('rollout operator actions (real Redis)', () => {
       message: `the rollout of "${flag}" is aborted, not paused`,
     });
 
-    expect(writer.percents()).toEqual([10, 50, 50, 100, 0]);
+    expect(writer.percents()).toEqual([10, 10, 50, 50, 100, 0]);
     expect(writer.calls.map((c) => c.reason)).toEqual([
       'rollout started by alice',
+      'rollout: paused by bob',
       'rollout: promoted by bob to step 2',
       'rollout: resumed by dave at step 2 (50 %)',
       'rollout: promoted by erin to step 3',
@@ -94,7 +95,7 @@ describe('rollout operator actions (real Redis)', () => {
     const { flag, writer, one } = await replica();
     await one.controls.start(flag, parsePlan({ steps: [100], minRequests: 1_000_000 }), 'alice');
     expect(await one.controls.promote(flag, 'bob')).toMatchObject({ state: 'succeeded', percent: 100 });
-    expect(writer.percents()).toEqual([100]);
+    expect(writer.percents()).toEqual([100, 100]);
   });
 
   it('a manual change of the percent pauses a running rollout, and only a running one', async () => {

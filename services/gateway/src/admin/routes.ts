@@ -5,13 +5,15 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { type FlagStore, FlagStoreUnavailableError } from '../flags/store.js';
 import { effectivePercent, flagChangeSchema, flagValueSchema } from '../flags/value.js';
+import type { Rollouts } from '../rollout/rollouts.js';
 import type { Policy } from '../routing/policy.js';
 import type { Shadowing } from '../shadow/shadowing.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { rolloutRoutes } from './rollout-routes.js';
 import { shadowRoutes } from './shadow-routes.js';
 
 /** Who made a change, for the history (named operators replace X-Operator in a later step). */
-function operatorOf(request: FastifyRequest): string {
+export function operatorOf(request: FastifyRequest): string {
   const operator = request.headers['x-operator'];
   return `${typeof operator === 'string' && operator !== '' ? operator.slice(0, 100) : 'admin'} (${request.ip})`;
 }
@@ -33,7 +35,15 @@ export async function adminRoutes(
     metrics,
     policy,
     shadowing,
-  }: { token: string; flags: FlagStore; metrics: Metrics; policy: Policy; shadowing: Shadowing },
+    rollouts,
+  }: {
+    token: string;
+    flags: FlagStore;
+    metrics: Metrics;
+    policy: Policy;
+    shadowing: Shadowing;
+    rollouts: Rollouts;
+  },
 ) {
   // Comparing fixed-length digests keeps the comparison constant-time whatever the caller sends.
   const expected = digest(token);
@@ -123,12 +133,16 @@ export async function adminRoutes(
     const name = knownFlag(request);
     const change = parseInput(flagChangeSchema, request.body, 'body');
     const by = operatorOf(request);
+    // Two hands never fight over the percent: a running rollout is paused first, and says why.
+    const pausedRollout =
+      change.percent !== undefined &&
+      (await rollouts.guard(() => rollouts.controls.pauseForManualChange(name, by)));
     const entry = await flags.update(name, change, by);
     request.log.info(
       { flag: name, by, old: entry.old, new: entry.new },
       'flag changed through the admin API',
     );
-    return { ...describe(name), change: entry };
+    return { ...describe(name), change: entry, ...(pausedRollout && { rollout: 'paused' }) };
   });
 
   app.get('/admin/flags/:name/history', async (request) => {
@@ -137,4 +151,5 @@ export async function adminRoutes(
   });
 
   await app.register(shadowRoutes, { flags, shadowing, knownFlag, operatorOf });
+  await app.register(rolloutRoutes, { rollouts, knownFlag, operatorOf });
 }

@@ -10,6 +10,7 @@ import type {
 } from 'fastify';
 import type { Agent } from 'undici';
 import type { FlagStore } from '../flags/store.js';
+import type { SideStats } from '../rollout/side-stats.js';
 import { type Decision, decide, fallbackDecision, planRoute, type RoutePlan } from '../routing/decide.js';
 import type { Policy } from '../routing/policy.js';
 import { captureBody } from '../shadow/capture.js';
@@ -81,6 +82,8 @@ interface ProxyDeps {
   flags: FlagStore;
   metrics: Metrics;
   agent: Agent;
+  /** Per-side counts of the migrating routes, for progressive rollouts. */
+  sideStats: SideStats;
   /** True once SIGTERM arrived and the gateway is draining. */
   isShuttingDown: () => boolean;
   shadow: { shadower: Shadower; maxBodyBytes: number };
@@ -92,15 +95,24 @@ export async function registerProxies(app: FastifyInstance, deps: ProxyDeps): Pr
   app.decorateRequest('upstreamName', '');
   app.decorateRequest('decision', undefined);
   app.decorateRequest('shadowRun', undefined);
+  const flagOfRoute = new Map(deps.policy.routes.map((route) => [route.prefix, route.migrate?.flag]));
   // Callback-style hook: no promise per request on the hot path.
   app.addHook('onResponse', (request, reply, done) => {
     if (request.proxyRoute !== '') {
-      deps.metrics.record(
-        request.proxyRoute,
-        request.upstreamName,
-        reply.statusCode,
-        reply.elapsedTime / 1000,
-      );
+      const seconds = reply.elapsedTime / 1000;
+      deps.metrics.record(request.proxyRoute, request.upstreamName, reply.statusCode, seconds);
+      // A rollout compares the sides under the same traffic: only the percent's random split, and the
+      // fallbacks away from the new side (counted there, as errors).
+      const reason = request.decision?.reason;
+      const flag = flagOfRoute.get(request.proxyRoute);
+      if (flag !== undefined && (reason === 'percent' || reason === 'fallback'))
+        deps.sideStats.record(
+          flag,
+          request.decision!.toNew ? 'new' : 'old',
+          reply.statusCode,
+          seconds,
+          reason === 'fallback',
+        );
     }
     done();
   });

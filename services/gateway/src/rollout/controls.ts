@@ -16,8 +16,8 @@ export interface ShadowCheck {
 
 /**
  * The operator's side of a rollout, for the admin routes: each action is one compare-and-set on the
- * stored state, recorded in the decisions with the operator, and any percent it changes is written
- * through the FlagWriter with the operator named. Conflicts are 409s naming the state.
+ * stored state, recorded in the decisions with the operator, and its percent (changed or not) is
+ * written through the FlagWriter with the operator named. Conflicts are 409s naming the state.
  */
 export class RolloutControls {
   private readonly now: () => number;
@@ -133,7 +133,8 @@ export class RolloutControls {
     const result = await this.store.transition(flag, {
       from: { states: from, step: rollout.step },
       to: { ...this.window(rollout), state: to.state, step: to.step, percent },
-      changesPercent: percent !== rollout.percent || to.state === 'running',
+      // Written even when the percent stays, so every action is in the flag's history with the operator.
+      changesPercent: true,
       entry: this.entry(to.outcome, to.step, percent, to.reason, by),
     });
     if (!result.ok) throw new HttpError(409, `the rollout of "${flag}" changed meanwhile; read it and retry`);
