@@ -8,6 +8,7 @@ import { continueUnlessTooLarge, edgeChecks } from './proxy/edge.js';
 import { registerProxies } from './proxy/forward.js';
 import { createRollouts, type ShadowSource } from './rollout/rollouts.js';
 import { loadPolicy, type Policy } from './routing/policy.js';
+import { SHADOW_OFF } from './shadow/settings.js';
 import { createShadowing } from './shadow/shadowing.js';
 import { AccessLog } from './telemetry/access-log.js';
 import { createMetrics } from './telemetry/metrics.js';
@@ -54,8 +55,12 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
   });
   const metrics = createMetrics(flags);
   const shadowing = createShadowing(config, app.log);
-  // Judges maxMismatchRate. Not connected to the shadow report yet: a plan with one is refused with a 400.
-  const shadow: ShadowSource | undefined = undefined;
+  // A rollout's maxMismatchRate is judged on the shadow comparisons of each window.
+  const shadow: ShadowSource = {
+    shadowing: (flag) => (flags.get(flag)?.shadow.percent ?? 0) > 0,
+    window: (flag, fromMs, toMs) =>
+      shadowing.window(flag, flags.get(flag)?.shadow ?? SHADOW_OFF, fromMs, toMs),
+  };
   const rollouts = createRollouts(config, { flags, log: app.log, shadow });
   app.addHook('onClose', async () => {
     await agent.close();

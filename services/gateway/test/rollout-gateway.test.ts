@@ -240,6 +240,26 @@ describe('progressive rollout through two gateways (real Redis and upstreams)', 
     expect(await c.percents()).toEqual([10]);
   });
 
+  it('5: rolls back at the first step when shadow mismatches exceed maxMismatchRate', async () => {
+    const c = await cluster();
+    // The two upstreams answer with different bodies ({"upstream":"monolith"} and {"upstream":"movies"}),
+    // so every shadowed read mismatches at $.upstream; errors and latency stay healthy.
+    expect((await c.admin('PUT', '/shadow', { percent: 100 })).status).toBe(200);
+    traffic(c.live);
+    const start = await c.admin(
+      'POST',
+      '/rollout',
+      plan({ steps: [10, 50, 100], intervalMs: 800, maxMismatchRate: 0.01 }),
+    );
+    expect(start.status).toBe(201);
+    await c.until((v) => v.state === 'rolled-back', 4_000, 'rolled back');
+    const view = await c.view();
+    expect(view).toMatchObject({ state: 'rolled-back', step: 0, percent: 0 });
+    expect(view.decisions[0]!.reason).toMatch(/mismatch 100 % \(n=\d[\d ]*\) > 1 %/);
+    // The history's first entry is the shadow setting (the flag still at 0 %).
+    expect(await c.percents()).toEqual([0, 10, 0]);
+  });
+
   it('6: carries on from the other replica when the driving one closes, no step skipped or repeated', async () => {
     const c = await cluster();
     traffic(c.live);

@@ -40,6 +40,8 @@ export interface ReportOptions {
   /** How long ClusterCounters keeps a window (its retentionSeconds). */
   retentionSeconds?: number;
   now?: number;
+  /** Only the comparisons of this time range (a rollout's window) instead of the whole report. */
+  window?: { fromMs: number; toMs: number };
 }
 
 /**
@@ -56,9 +58,13 @@ export async function buildShadowReport(
   options: ReportOptions = {},
 ): Promise<ShadowReport> {
   const now = options.now ?? Date.now();
-  const from = Math.max(epochOf(settings.since), now - (options.retentionSeconds ?? 3_600) * 1000);
+  const from = Math.max(
+    epochOf(settings.since),
+    options.window?.fromMs ?? now - (options.retentionSeconds ?? 3_600) * 1000,
+  );
+  const to = options.window?.toMs ?? now + 1000;
   const [fields, storedSamples] = await Promise.all([
-    counters.read(seriesOf(flag, settings.since), from, now + 1000),
+    counters.read(seriesOf(flag, settings.since), from, to),
     redis.lrange(samplesKey(flag, settings.since), 0, SAMPLE_LIMIT - 1),
   ]);
 

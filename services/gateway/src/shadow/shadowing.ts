@@ -15,7 +15,11 @@ import { Shadower } from './shadower.js';
  * wait for.
  */
 export function createShadowing(
-  config: ShadowConfig & { REDIS_URL: string; UPSTREAM_TIMEOUT_MS: number },
+  config: ShadowConfig & {
+    REDIS_URL: string;
+    UPSTREAM_TIMEOUT_MS: number;
+    CLUSTER_COUNTERS_FLUSH_MS: number;
+  },
   log: FastifyBaseLogger,
 ) {
   const redis = new Redis(config.REDIS_URL, {
@@ -27,7 +31,8 @@ export function createShadowing(
     connectionName: 'gateway-shadow',
   });
   redis.on('error', (error: Error) => log.debug({ err: error }, 'shadow counters connection error'));
-  const counters = new ClusterCounters(redis).start();
+  // Flushed as often as the rollout's counts, so a rollout window judges its mismatches with its traffic.
+  const counters = new ClusterCounters(redis, { flushMs: config.CLUSTER_COUNTERS_FLUSH_MS }).start();
   const recorder = new ShadowRecorder(redis, counters).start();
   const dispatcher = new Agent({ connections: config.SHADOW_MAX_IN_FLIGHT, keepAliveTimeout: 4_000 });
   const mirror = new Mirror({
@@ -51,6 +56,11 @@ export function createShadowing(
     /** GET /admin/flags/:name/shadow; throws while Redis is unreachable. */
     report: (flag: string, settings: ShadowSettings): Promise<ShadowReport> =>
       buildShadowReport(redis, counters, flag, settings),
+    /** The mismatch rate of the comparisons in [fromMs, toMs), for a rollout's maxMismatchRate. */
+    async window(flag: string, settings: ShadowSettings, fromMs: number, toMs: number) {
+      const report = await buildShadowReport(redis, counters, flag, settings, { window: { fromMs, toMs } });
+      return { rate: report.mismatchRate ?? 0, samples: report.compared };
+    },
     isConnected: () => redis.status === 'ready',
     async close(): Promise<void> {
       // Shadow copies still out are of no use to anyone: not waited for.
