@@ -123,27 +123,16 @@ export class FlagStore {
   }
 
   async update(name: string, change: FlagChange, by: string): Promise<HistoryEntry> {
-    const current = this.values.get(name);
-    if (!current) throw new Error(`unknown flag ${name}`);
-    const entry = await this.command(() =>
-      this.data.updateFlag(
-        flagKey(name),
-        historyKey(name),
-        new Date().toISOString(),
-        by,
-        String(HISTORY_LIMIT),
-        JSON.stringify(toHash(current.value)),
-        ...pairs(changeToHash(change)),
-      ),
-    );
-    const parsed = parseHistoryEntry(entry);
-    // Our own invalidation follows within a round trip; applying it now makes the reply consistent.
-    this.set(name, parsed.new);
-    return parsed;
+    return this.write(name, changeToHash(change), by);
   }
 
   /** Stores a flag's shadow settings (fields of its hash, recorded in its history like any change). */
   async updateShadow(name: string, settings: ShadowSettings, by: string): Promise<HistoryEntry> {
+    return this.write(name, shadowFields(settings), by);
+  }
+
+  /** Sets some fields of a flag's hash and records the change in its history, in one Lua step. */
+  private async write(name: string, fields: Record<string, string>, by: string): Promise<HistoryEntry> {
     const current = this.values.get(name);
     if (!current) throw new Error(`unknown flag ${name}`);
     const entry = await this.command(() =>
@@ -154,10 +143,11 @@ export class FlagStore {
         by,
         String(HISTORY_LIMIT),
         JSON.stringify(toHash(current.value)),
-        ...pairs(shadowFields(settings)),
+        ...pairs(fields),
       ),
     );
     const parsed = parseHistoryEntry(entry);
+    // Our own invalidation follows within a round trip; applying it now makes the reply consistent.
     this.set(name, parsed.new);
     return parsed;
   }
