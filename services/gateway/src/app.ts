@@ -103,6 +103,7 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
     metrics,
     agent,
     sideStats: rollouts.stats,
+    maxBodyBytes: config.GATEWAY_MAX_BODY_BYTES,
     isShuttingDown: deps.isShuttingDown ?? (() => false),
     shadow: { shadower: shadowing.shadower, maxBodyBytes: config.SHADOW_MAX_BODY_BYTES },
   });

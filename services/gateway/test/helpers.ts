@@ -28,8 +28,8 @@ export interface Upstream {
 /**
  * A real HTTP upstream on a free port that echoes what it received. `/slow?ms=N` answers after N ms,
  * `/reset` destroys the socket without answering, `/busy` answers 503, `/truncate` announces 1000 bytes
- * and dies after 500, `/drip` sends half of a 64 KiB body and the rest on `releaseDrips()`,
- * `/reject-body` answers 413 without reading the body and closes; `hits` counts requests by path.
+ * and dies after 500, `/drip` sends half of a 64 KiB body and the rest on `releaseDrips()`; `hits` counts
+ * requests by path.
  */
 export async function startUpstream(name: string): Promise<Upstream> {
   const hits = new Map<string, number>();
@@ -37,12 +37,6 @@ export async function startUpstream(name: string): Promise<Upstream> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     hits.set(path, (hits.get(path) ?? 0) + 1);
-    if (path.endsWith('/reject-body')) {
-      // As a server with a body limit does: answer before the body has arrived, and close.
-      res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
-      res.end('{"error":"body too large for the upstream"}');
-      return;
-    }
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
