@@ -68,26 +68,6 @@ function answer(request: Recorded): { status: number; body?: unknown; html?: str
   if (url.endsWith('/rollout/pause')) return { status: 200, body: rolloutAt('paused', 0, 5) };
   if (/\/rollout\/(resume|promote|abort)$/.test(url))
     return { status: 200, body: rolloutAt('running', 1, 25) };
-  if (url === '/admin/flags/movies/shadow' && method === 'PUT') return { status: 200, body: request.body };
-  if (url === '/admin/flags/movies/shadow')
-    return {
-      status: 200,
-      body: {
-        percent: 10,
-        ignore: ['$.served_at'],
-        since: '2026-12-01T12:00:00.000Z',
-        compared: 1000,
-        matched: 970,
-        mismatched: 30,
-        mismatchRate: 0.03,
-        errors: 2,
-        dropped: 1,
-        skipped: 0,
-        paths: [{ path: '$.rating', mismatches: 30, noise: 0 }],
-        samples: [{ method: 'GET', path: '/api/movies/3' }],
-      },
-    };
-  if (url === '/admin/flags/movies/shadow/reset') return { status: 200, body: { reset: true } };
   return { status: 404, body: { error: `Route ${method} ${url} not found` } };
 }
 
@@ -173,34 +153,6 @@ describe('what each command sends, and how it shows the answer', () => {
   it('flags set sends allow and deny lists', async () => {
     const { requests } = await sent(['flags', 'set', 'viewer-only', '--allow', 'alice,bob', '--deny', '']);
     expect(requests.map((r) => r.body)).toEqual([{ allow: ['alice', 'bob'], deny: [] }]);
-  });
-
-  it('shadow set, report and reset', async () => {
-    const set = await sent(['shadow', 'set', 'movies', '--percent', '10%', '--ignore', '$.served_at,$.etag']);
-    expect(set.run).toMatchObject({
-      code: 0,
-      stdout: 'movies: shadowing 10% of reads, ignoring $.served_at, $.etag\n',
-    });
-    expect(set.requests.map(({ method, url, body }) => ({ method, url, body }))).toEqual([
-      {
-        method: 'PUT',
-        url: '/admin/flags/movies/shadow',
-        body: { percent: 10, ignore: ['$.served_at', '$.etag'] },
-      },
-    ]);
-
-    const report = await cli(['shadow', 'report', 'movies'], env);
-    expect(report.code).toBe(0);
-    expect(report.stdout).toMatch(/^mismatched {2}30 \(3%, noise and ignored paths left out\)$/m);
-    expect(report.stdout).toMatch(/^\$\.rating\s+30\s+0$/m);
-    const json = await cli(['shadow', 'report', 'movies', '--json'], env);
-    expect(JSON.parse(json.stdout)).toMatchObject({ mismatchRate: 0.03, paths: [{ path: '$.rating' }] });
-
-    const reset = await sent(['shadow', 'reset', 'movies']);
-    expect(reset.run.stdout).toBe('movies: shadow report reset\n');
-    expect(reset.requests.map(({ method, url, body }) => ({ method, url, body }))).toEqual([
-      { method: 'POST', url: '/admin/flags/movies/shadow/reset', body: undefined },
-    ]);
   });
 
   it('rollout start sends the plan in API units and shows the rollout', async () => {
