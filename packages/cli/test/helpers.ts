@@ -35,11 +35,23 @@ export interface Running {
   done: Promise<Run>;
 }
 
-/** Starts the CLI like `cli`, for a test that acts while the process runs (e.g. `--watch`). */
-export function startCli(args: string[], env: Record<string, string> = {}, command = [MAIN]): Running {
-  const child = spawn(process.execPath, [...command, ...args], {
-    env: { PATH: process.env.PATH ?? '', ...env },
-  });
+/**
+ * Starts the CLI like `cli`, for a test that acts while the process runs (e.g. `--watch`). With `tty`,
+ * script(1) runs it on a pseudo-terminal and passes its exit code on (-e).
+ */
+export function startCli(
+  args: string[],
+  env: Record<string, string> = {},
+  command = [MAIN],
+  { tty = false } = {},
+): Running {
+  const argv = [process.execPath, ...command, ...args];
+  const quoted = argv.map((arg) => `'${arg.replaceAll("'", "'\\''")}'`).join(' ');
+  const child = tty
+    ? spawn('script', ['-qec', quoted, '/dev/null'], {
+        env: { PATH: process.env.PATH ?? '', TERM: 'xterm', ...env },
+      })
+    : spawn(argv[0]!, argv.slice(1), { env: { PATH: process.env.PATH ?? '', ...env } });
   const output = { stdout: '', stderr: '' };
   child.stdout.on('data', (chunk) => (output.stdout += chunk));
   child.stderr.on('data', (chunk) => (output.stderr += chunk));

@@ -242,7 +242,10 @@ describe('cinemaabyss rollout status --watch, to the end of a real rollout', () 
   async function watched(
     newStatus: number,
     args: string[],
-    act?: (flag: string, env: Record<string, string>) => Promise<void>,
+    {
+      act,
+      tty = false,
+    }: { act?: (flag: string, env: Record<string, string>) => Promise<void>; tty?: boolean } = {},
   ) {
     const flag = uniqueFlag();
     const [old, neu] = await Promise.all([
@@ -254,8 +257,10 @@ describe('cinemaabyss rollout status --watch, to the end of a real rollout', () 
     const env = { CINEMAABYSS_GATEWAY: gateway.url, CINEMAABYSS_TOKEN: ADMIN_TOKEN };
 
     expect((await cli(['rollout', 'start', flag, ...args, ...PLAN], env)).code).toBe(0);
-    const watch = startCli(['rollout', 'status', flag, '--watch'], env);
-    await waitFor(async () => watch.stdout.includes(`${flag} running step 1/`), 10_000, 'the watch to start');
+    const watch = startCli(['rollout', 'status', flag, '--watch'], env, undefined, { tty });
+    // A terminal shows `flag: running, step 1/2 at 50%`, a pipe `flag running step 1/2 50%`.
+    const running = new RegExp(`${flag}:? running,? step 1/`);
+    await waitFor(async () => running.test(watch.stdout), 10_000, 'the watch to start');
     if (act) await act(flag, env);
     else traffic(gateway.url);
     const done = await watch.done;
@@ -334,7 +339,7 @@ describe('cinemaabyss rollout status --watch, to the end of a real rollout', () 
     const { code, stderr, flag, admin, lines } = await watched(
       200,
       ['--steps', '10,50,100', '--interval', '1m'],
-      abort,
+      { act: abort },
     );
     expect({ code, stderr }).toEqual({ code: 1, stderr: '' });
     expect(lines).toHaveLength(2);
@@ -342,5 +347,22 @@ describe('cinemaabyss rollout status --watch, to the end of a real rollout', () 
       new RegExp(`^${clock} ${flag} aborted step 1/3 0% \\| abort: aborted by admin\\b`),
     );
     expect(await admin.rollout()).toMatchObject({ state: 'aborted', percent: 0 });
+  });
+
+  it('on a terminal, redraws the status in place until the rollout has succeeded', async () => {
+    const { code, flag, stdout } = await watched(200, ['--steps', '50,100', '--interval', '500ms'], {
+      tty: true,
+    });
+    expect(code).toBe(0);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: matches the ANSI escapes the redraw writes
+    expect(stdout).toMatch(/\x1b\[\d+F\x1b\[J/);
+    const final = stdout.slice(stdout.lastIndexOf('\x1b[J') + 3).split(/\r?\n/);
+    expect(final[0]).toBe(`rollout  ${flag}: succeeded, step 2/2 at 100%`);
+    expect(final[1]).toBe('plan     [####################] 50% → [100%]');
+    expect(final[2]).toMatch(/^last {5}\d\d:\d\d:\d\d step 2 advance: healthy: new 5xx 0 % /);
+    expect(final[3]).toMatch(
+      /^numbers {2}old\.requests=\d+ old\.errors=0 old\.errorRate=0 old\.p99Ms=\d+ new\.requests=\d+ /,
+    );
+    expect(stdout).not.toContain(`${flag} running step`);
   });
 });
