@@ -65,6 +65,11 @@ describe('rollout status in words', () => {
   it('flattens nested numbers into key=value pairs', () => {
     expect(flatten({ a: 1, b: { c: 'x', d: [1, 2] } })).toEqual(['a=1', 'b.c=x', 'b.d=[1,2]']);
     expect(flatten(undefined)).toEqual([]);
+    expect(flatten({ p99Ms: 181.01933598375615, errorRate: 0.024137, requests: 12_345 })).toEqual([
+      'p99Ms=181',
+      'errorRate=0.02414',
+      'requests=12345',
+    ]);
   });
 });
 

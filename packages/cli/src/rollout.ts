@@ -62,8 +62,13 @@ export function rolloutPlan(values: Values): Record<string, number | number[]> {
 const FINAL: Record<string, number> = { succeeded: 0, 'rolled-back': 1, aborted: 1 };
 const clock = (iso: string | undefined) => (iso ? new Date(iso).toTimeString().slice(0, 8) : '--:--:--');
 
-/** `new.errorRate=0.024 new.n=1204 ...`: the numbers behind a decision, flattened. */
+/**
+ * `new.errorRate=0.024 new.n=1204 ...`: the numbers behind a decision, flattened. Fractions keep four
+ * significant digits: a p99 is a histogram bucket's bound such as 181.01933598375615 ms.
+ */
 export function flatten(value: unknown, prefix = ''): string[] {
+  if (typeof value === 'number' && !Number.isInteger(value))
+    return prefix ? [`${prefix}=${Number(value.toPrecision(4))}`] : [];
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     return prefix ? [`${prefix}=${brief(value)}`] : [];
   return Object.entries(value).flatMap(([key, inner]) => flatten(inner, prefix ? `${prefix}.${key}` : key));

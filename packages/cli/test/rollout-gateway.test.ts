@@ -203,6 +203,15 @@ describe('cinemaabyss rollout start, status and the controls', () => {
     );
   });
 
+  it('shows a wrong token as a 401, and nothing is changed', async () => {
+    const wrong = { ...env, CINEMAABYSS_TOKEN: 'not-the-token-at-all' };
+    const refusal =
+      'the gateway refused the token (401: missing or invalid bearer token); check CINEMAABYSS_TOKEN or --token-file';
+    expectRefusal(await cli(['rollout', 'abort', flag], wrong), refusal);
+    expectRefusal(await cli(['rollout', 'status', flag, '--watch'], wrong), refusal);
+    expect(await admin.rollout()).toMatchObject({ state: 'aborted' });
+  });
+
   it('names an unknown flag (404) for each command', async () => {
     const unknown = `unknown flag "no-such-flag"; known flags: ${flag} (404)`;
     expectRefusal(
@@ -360,8 +369,9 @@ describe('cinemaabyss rollout status --watch, to the end of a real rollout', () 
     expect(final[0]).toBe(`rollout  ${flag}: succeeded, step 2/2 at 100%`);
     expect(final[1]).toBe('plan     [####################] 50% → [100%]');
     expect(final[2]).toMatch(/^last {5}\d\d:\d\d:\d\d step 2 advance: healthy: new 5xx 0 % /);
+    // A p99 is a bucket bound (181.01933598375615 ms): shown with four significant digits.
     expect(final[3]).toMatch(
-      /^numbers {2}old\.requests=\d+ old\.errors=0 old\.errorRate=0 old\.p99Ms=\d+ new\.requests=\d+ /,
+      /^numbers {2}old\.requests=\d+ old\.errors=0 old\.errorRate=0 old\.p99Ms=(\d{1,4}|\d{1,3}\.\d{1,3}) new\.requests=\d+ new\.errors=0 new\.errorRate=0 new\.p99Ms=(\d{1,4}|\d{1,3}\.\d{1,3}) latencyLimitMs=2000$/,
     );
     expect(stdout).not.toContain(`${flag} running step`);
   });
