@@ -152,6 +152,19 @@ describe('cinemaabyss shadow, run as a process against a real gateway and Redis'
     );
   });
 
+  it('shows a wrong token as a 401, and nothing is written', async () => {
+    const before = await admin();
+    const run = await cli(['shadow', 'set', flag, '--percent', '50'], {
+      ...env,
+      CINEMAABYSS_TOKEN: 'wrong-token',
+    });
+    expectRefusal(
+      run,
+      'the gateway refused the token (401: missing or invalid bearer token); check CINEMAABYSS_TOKEN or --token-file',
+    );
+    expect(await admin()).toEqual(before);
+  });
+
   it('names an unknown flag (404) for each command', async () => {
     const known = `unknown flag "no-such-flag"; known flags: ${flag} (404)`;
     expectRefusal(await cli(['shadow', 'set', 'no-such-flag', '--percent', '5'], env), known);
