@@ -98,14 +98,7 @@ async function waitForOk(url) {
 
 /** Runs wrk against `url`; `pin` is a taskset CPU list for wrk itself; `extra` are more wrk arguments. */
 async function wrk(url, seconds, pin, extra = []) {
-  const args = [
-    '-t1',
-    `-c${CONNECTIONS}`,
-    `-d${seconds}s`,
-    '--latency',
-    ...extra,
-    url,
-  ];
+  const args = ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', ...extra, url];
   const [command, argv] = pin ? ['taskset', ['-c', pin, 'wrk', ...args]] : ['wrk', args];
   const { stdout: out } = await promisify(execFile)(command, argv, { encoding: 'utf8' });
   const ms = (label) => {
@@ -467,7 +460,13 @@ if (pinnable.length >= 2 && HEAD_TO_HEAD_ROUNDS > 0) {
   if (SHADOW)
     pairs.push(['gateway shadowing 100 %', 'this gateway, shadowing off', launchGateway, launchShadowing]);
   if (BASELINE_GATEWAY && process.env.BENCH_POST === '1')
-    pairs.push(['gateway, 1 KiB JSON POST', 'the baseline gateway build', launchBaseline, launchGateway, post]);
+    pairs.push([
+      'gateway, 1 KiB JSON POST',
+      'the baseline gateway build',
+      launchBaseline,
+      launchGateway,
+      post,
+    ]);
   for (const [ours, label, launchOther, launchOurs, extra] of pairs) {
     const result = await headToHead(launchOther, launchOurs, extra);
     console.log(

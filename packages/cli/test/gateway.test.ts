@@ -214,7 +214,7 @@ describe('cinemaabyss with a viewer token, against a real gateway', () => {
       join(dir, 'tokens.json'),
       JSON.stringify({ operators: [{ name: 'dashboards', role: 'viewer', tokenSha256 }] }),
     );
-    gateway = await startGateway(flag, { ADMIN_TOKENS_FILE: join(dir, 'tokens.json') });
+    gateway = await startGateway(flag, { env: { ADMIN_TOKENS_FILE: join(dir, 'tokens.json') } });
     env = { CINEMAABYSS_GATEWAY: gateway.url, CINEMAABYSS_TOKEN: VIEWER_TOKEN };
   });
   afterAll(() => gateway.close());
