@@ -1,15 +1,13 @@
-import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { ServiceMetrics } from '@cinemaabyss/service-kit';
+import { Counter, Gauge } from 'prom-client';
 import type { PartitionLag } from './kafka.js';
 
-/** Prometheus metrics on a registry of our own, so several apps can live in one test process. */
-export function createMetrics(lag: () => PartitionLag[]) {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+/** The events' own metrics, on the service's registry (served on /metrics with the request metrics). */
+export function createMetrics({ registry }: ServiceMetrics, lag: () => PartitionLag[]) {
   const counter = (name: string, help: string, labelNames: string[]) =>
     new Counter({ name, help, labelNames, registers: [registry] });
 
   const metrics = {
-    registry,
     produced: counter('events_produced_total', 'Events acknowledged by Kafka, by type', ['type']),
     consumed: counter('events_consumed_total', 'Events read back and processed by the consumer, by type', [
       'type',
