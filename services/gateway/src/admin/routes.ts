@@ -11,6 +11,7 @@ import type { Shadowing } from '../shadow/shadowing.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { rolloutRoutes } from './rollout-routes.js';
 import { shadowRoutes } from './shadow-routes.js';
+import { trafficRoutes } from './traffic-routes.js';
 
 /** Who made a change, for the history (named operators replace X-Operator in a later step). */
 export function operatorOf(request: FastifyRequest): string {
@@ -152,4 +153,5 @@ export async function adminRoutes(
 
   await app.register(shadowRoutes, { flags, shadowing, knownFlag, operatorOf });
   await app.register(rolloutRoutes, { rollouts, knownFlag, operatorOf });
+  await app.register(trafficRoutes, { rollouts, knownFlag });
 }
