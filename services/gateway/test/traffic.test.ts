@@ -33,7 +33,7 @@ describe('GET /admin/flags/:name/traffic (real gateway, Redis and upstreams)', (
     cleanups.push(() => app.close());
     const url = await app.listen({ port: 0, host: '127.0.0.1' });
     await waitFor(
-      async () => (await (await fetch(`${url}/ready`)).json()).status === 'ready',
+      async () => ((await (await fetch(`${url}/ready`)).json()) as { status: string }).status === 'ready',
       5_000,
       'Redis',
     );
