@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Agent } from 'undici';
 import { adminRoutes } from './admin/routes.js';
 import type { Config } from './config.js';
+import { consoleRoutes } from './console/routes.js';
 import { FlagStore } from './flags/store.js';
 import { continueUnlessTooLarge, edgeChecks } from './proxy/edge.js';
 import { registerProxies } from './proxy/forward.js';
@@ -115,6 +116,7 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
       shadowing,
       rollouts,
     });
+    await app.register(consoleRoutes);
   }
   return app;
 }
