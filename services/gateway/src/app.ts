@@ -1,6 +1,7 @@
 import { type AppDeps, errorHandling, fastifyOptions } from '@cinemaabyss/service-kit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Agent } from 'undici';
+import { ADMIN, sha256Hex } from './admin/operators.js';
 import { adminRoutes } from './admin/routes.js';
 import type { Config } from './config.js';
 import { consoleRoutes } from './console/routes.js';
@@ -108,8 +109,9 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
     shadow: { shadower: shadowing.shadower, maxBodyBytes: config.SHADOW_MAX_BODY_BYTES },
   });
   if (config.ADMIN_TOKEN) {
+    const operators = new Map([[sha256Hex(config.ADMIN_TOKEN), ADMIN]]);
     await app.register(adminRoutes, {
-      token: config.ADMIN_TOKEN,
+      operators: () => operators,
       flags,
       metrics,
       policy,
