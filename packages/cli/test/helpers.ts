@@ -65,10 +65,11 @@ export interface Gateway {
 
 /**
  * A real gateway (the service's own buildApp) on a free port with real Redis, whose route table
- * migrates `flag`. The upstreams are never called: the CLI only talks to the admin API.
+ * migrates `flag`, configured by `env` on top of ADMIN_TOKEN. The upstreams are never called: the CLI
+ * only talks to the admin API.
  */
-export async function startGateway(flag: string): Promise<Gateway> {
-  const config = configSchema.parse({ REDIS_URL, LOG_LEVEL: 'silent', ADMIN_TOKEN });
+export async function startGateway(flag: string, env: Record<string, string> = {}): Promise<Gateway> {
+  const config = configSchema.parse({ REDIS_URL, LOG_LEVEL: 'silent', ADMIN_TOKEN, ...env });
   const nowhere = 'http://127.0.0.1:9';
   const app = await buildApp(config, {
     policy: policySchema.parse({

@@ -8,7 +8,7 @@ import type { Rollouts } from '../rollout/rollouts.js';
 import type { Policy } from '../routing/policy.js';
 import type { Shadowing } from '../shadow/shadowing.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { identify, type OperatorTable } from './operators.js';
+import { identify, type OperatorTable, operatorOf } from './operators.js';
 import { rolloutRoutes } from './rollout-routes.js';
 import { shadowRoutes } from './shadow-routes.js';
 import { trafficRoutes } from './traffic-routes.js';
@@ -18,12 +18,6 @@ export const AUTH_FAILURES_PER_WINDOW = 20;
 const AUTH_WINDOW = '1 minute';
 
 /** Methods a viewer may use: reading changes nothing. */
-/** Who made a change, for the history (named operators replace X-Operator in a later step). */
-export function operatorOf(request: FastifyRequest): string {
-  const operator = request.headers['x-operator'];
-  return `${typeof operator === 'string' && operator !== '' ? operator.slice(0, 100) : 'admin'} (${request.ip})`;
-}
-
 const READS = new Set(['GET', 'HEAD']);
 
 /**
