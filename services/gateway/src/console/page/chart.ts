@@ -1,11 +1,11 @@
 import type { Traffic } from './api.js';
-import { svg } from './dom.js';
+import { h, svg } from './dom.js';
 
 const WIDTH = 300;
 const HEIGHT = 80;
 
 /** Requests per second to each side, one point per sample, on a shared scale. */
-export function splitChart(traffic: Traffic): SVGElement {
+export function splitChart(traffic: Traffic): HTMLElement {
   const rate = (requests: number, seconds: number) => (seconds > 0 ? requests / seconds : 0);
   const series = (['old', 'new'] as const).map((side) =>
     traffic.samples.map((sample) => rate(sample[side].requests, sample.seconds)),
@@ -24,7 +24,7 @@ export function splitChart(traffic: Traffic): SVGElement {
         .join(' '),
     });
   const minutes = Math.round((traffic.samples.length * traffic.stepMs) / 60_000);
-  return svg(
+  const chart = svg(
     'svg',
     {
       class: 'chart',
@@ -37,5 +37,18 @@ export function splitChart(traffic: Traffic): SVGElement {
     svg('line', { class: 'axis', x1: 0, y1: HEIGHT - 0.5, x2: WIDTH, y2: HEIGHT - 0.5 }),
     line(series[0]!, 'old'),
     line(series[1]!, 'new'),
+  );
+  return h(
+    'figure',
+    { class: 'split' },
+    chart,
+    h(
+      'figcaption',
+      { class: 'muted' },
+      h('span', { class: 'swatch old' }, 'old'),
+      ' ',
+      h('span', { class: 'swatch new' }, 'new'),
+      ` req/s per ${traffic.stepMs / 1000} s, last ${minutes} min; top ${top.toFixed(1)}/s`,
+    ),
   );
 }
