@@ -195,9 +195,9 @@ describe('rotating ADMIN_TOKENS_FILE without a restart', () => {
   afterAll(() => Promise.all(apps.map((app) => app.close())));
 
   /** A gateway on `file`, whose log lines land in `lines`. */
-  async function gatewayOn(file: string) {
+  async function gatewayOn(file: string, overrides: Record<string, string> = {}) {
     const lines: Record<string, unknown>[] = [];
-    const app = await buildApp(testConfig({ ADMIN_TOKEN: '', ADMIN_TOKENS_FILE: file }), {
+    const app = await buildApp(testConfig({ ADMIN_TOKEN: '', ADMIN_TOKENS_FILE: file, ...overrides }), {
       policy: policyFor({ monolith: nowhere, movies: nowhere, events: nowhere }, uniqueFlag()),
       logger: { level: 'info', stream: { write: (line: string) => lines.push(JSON.parse(line)) } },
     });
@@ -261,9 +261,10 @@ describe('rotating ADMIN_TOKENS_FILE without a restart', () => {
     expect(await me('alice')).toBe(401);
   });
 
-  it('keeps the table in force when a changed file is bad, and says so in the log and /metrics', async () => {
+  it('keeps the table in force when a changed file is bad, and says so once in the log and /metrics', async () => {
     const file = operatorsFile({ alice: 'operator' });
-    const { app, lines, me, until } = await gatewayOn(file);
+    // Polled every 20 ms: a refusal must still be reported once, not at every poll.
+    const { app, lines, me, until } = await gatewayOn(file, { ADMIN_TOKENS_POLL_MS: '20' });
     const metrics = async () => (await app.inject('/metrics')).body;
     const first = sha256Hex(operatorsJson({ alice: 'operator' })).slice(0, 12);
     expect(await metrics()).toContain(`gateway_admin_operators{version="${first}"} 1`);
@@ -276,9 +277,35 @@ describe('rotating ADMIN_TOKENS_FILE without a restart', () => {
     expect(lines.find((line) => line.msg === refusal)).toMatchObject({ level: 50 });
     expect(await me('alice')).toBe('operator');
     expect(await me('bob')).toBe(401);
-    const after = await metrics();
-    expect(after).toContain(`gateway_admin_operators{version="${first}"} 1`);
-    expect(after).toContain('gateway_admin_operators_refused_total 1');
+    expect(await metrics()).toContain(`gateway_admin_operators{version="${first}"} 1`);
+
+    // Another bad file, and the file gone for a moment (as in a careless rotation): one refusal each.
+    writeFileSync(file, '{"operators": [');
+    await waitFor(
+      () => lines.some((line) => String(line.msg).includes('not valid JSON')),
+      10_000,
+      'the second refusal in the log',
+    );
+    renameSync(file, `${file}.away`);
+    await waitFor(
+      () => lines.some((line) => String(line.msg).includes('cannot read it (ENOENT')),
+      10_000,
+      'the missing file in the log',
+    );
+    renameSync(`${file}.away`, file);
+    await waitFor(
+      () => lines.filter((line) => String(line.msg).includes('not valid JSON')).length === 2,
+      10_000,
+      'the file back, still bad',
+    );
+    const refusals = lines.filter((line) => line.level === 50).map((line) => String(line.msg));
+    expect(refusals).toHaveLength(4);
+    expect(refusals[0]).toBe(refusal);
+    expect(refusals[1]).toMatch(/^ADMIN_TOKENS_FILE \S+: not valid JSON \(/);
+    expect(refusals[2]).toMatch(/^ADMIN_TOKENS_FILE \S+: cannot read it \(ENOENT/);
+    expect(refusals[3]).toBe(refusals[1]);
+    expect(await me('alice')).toBe('operator');
+    expect(await metrics()).toContain('gateway_admin_operators_refused_total 4');
 
     // A fixed file is taken again.
     const fixed = operatorsJson({ alice: 'operator', bob: 'operator' });

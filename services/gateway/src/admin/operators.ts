@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type FSWatcher, readFileSync, watch } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { dirname } from 'node:path';
 import { ConfigError } from '@cinemaabyss/service-kit';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -131,23 +131,30 @@ export function loadOperators(config: OperatorsConfig, log: FastifyBaseLogger): 
   let refused = 0;
   log.info({ file, version, operators: table.size }, 'admin operators loaded');
 
+  // What the last reload saw (the file's text or why it could not be read): polls mostly see it again,
+  // and a refusal is reported once.
+  const refuse = (what: string, problem: string) => {
+    if (what === seen) return;
+    seen = what;
+    refused++;
+    log.error({ file, version }, `${problem}; the operators of version ${version} stay in force`);
+  };
   const reload = () => {
+    let text: string;
     try {
-      const text = read();
-      // The poll reads the same text most of the time.
-      if (text === seen) return;
-      seen = text;
-      table = parseOperators(file, text, config.ADMIN_TOKEN);
-      version = sha256Hex(text).slice(0, 12);
-      log.info({ file, version, operators: table.size }, 'admin operators reloaded');
+      text = read();
     } catch (error) {
-      // Reported once, not at every poll, until the file changes again.
-      const problem = (error as Error).message;
-      if (problem === seen) return;
-      seen = problem;
-      refused++;
-      log.error({ file, version }, `${problem}; the operators of version ${version} stay in force`);
+      return refuse((error as Error).message, (error as Error).message);
     }
+    if (text === seen) return;
+    try {
+      table = parseOperators(file, text, config.ADMIN_TOKEN);
+    } catch (error) {
+      return refuse(text, (error as Error).message);
+    }
+    seen = text;
+    version = sha256Hex(text).slice(0, 12);
+    log.info({ file, version, operators: table.size }, 'admin operators reloaded');
   };
 
   // The directory, not the file: Kubernetes updates a mounted Secret by swapping a symlink next to it.
@@ -169,7 +176,7 @@ export function loadOperators(config: OperatorsConfig, log: FastifyBaseLogger): 
     table: () => table,
     renderMetrics: () =>
       [
-        `# HELP gateway_admin_operators Operators in force, by the version (sha256 prefix) of ${basename(file)}`,
+        '# HELP gateway_admin_operators Operators in force, by the version (sha256 prefix) of ADMIN_TOKENS_FILE',
         '# TYPE gateway_admin_operators gauge',
         `gateway_admin_operators{version="${version}"} ${table.size}`,
         '# HELP gateway_admin_operators_refused_total Changed operator files refused (the previous table stayed)',
