@@ -123,19 +123,36 @@ export async function consoleGateway(
 
 /**
  * A fresh page on the console, recording every request it makes; `foreign()` lists those that went
- * anywhere but the gateway.
+ * anywhere but the gateway, `unauthenticated` the data calls without the bearer token or with a cookie.
  */
 export async function openConsole(browser: Browser, gatewayUrl: string) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
   const page: Page = await context.newPage();
   const requests: string[] = [];
-  page.on('request', (request) => requests.push(request.url()));
+  /** Data calls (the admin API, not the page's files) made without a bearer token, or with a cookie. */
+  const unauthenticated: Array<Promise<string | undefined>> = [];
+  page.on('request', (request) => {
+    requests.push(request.url());
+    const { pathname } = new URL(request.url());
+    if (!pathname.startsWith('/admin/') || pathname.startsWith('/admin/console')) return;
+    // allHeaders, not headers: only it shows a cookie the browser would add.
+    unauthenticated.push(
+      request
+        .allHeaders()
+        .then((headers) =>
+          /^Bearer \S+$/.test(headers.authorization ?? '') && headers.cookie === undefined
+            ? undefined
+            : `${request.method()} ${pathname}`,
+        ),
+    );
+  });
   await page.goto(`${gatewayUrl}/admin/console`);
   const origin = new URL(gatewayUrl).origin;
   return {
     page,
     requests,
     foreign: () => requests.filter((url) => new URL(url).origin !== origin),
+    unauthenticated: async () => (await Promise.all(unauthenticated)).filter((call) => call !== undefined),
     /** Logs in with `token` and waits for the card of `flag`. */
     async login(token: string, flag: string) {
       await page.fill('input[name="token"]', token);

@@ -22,13 +22,17 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** A gateway and a console page on it; at the end of the test the page must have asked nothing else. */
+/**
+ * A gateway and a console page on it; at the end of the test the page must have asked nothing of anyone
+ * else, and every data call it made must have carried the bearer token and no cookie.
+ */
 async function setUp(options: Parameters<typeof consoleGateway>[0] = {}) {
   const gateway = await consoleGateway(options);
   cleanups.push(() => gateway.close());
   const console = await openConsole(browser, gateway.url);
   cleanups.push(async () => {
     expect(console.foreign()).toEqual([]);
+    expect(await console.unauthenticated()).toEqual([]);
     await console.close();
   });
   return { gateway, console, page: console.page };
