@@ -28,7 +28,17 @@ function* walk(dir) {
   }
 }
 
-for (const needed of ['dist/server.js', 'package.json', 'node_modules']) {
+// The gateway serves the operator console from its build (services/gateway/src/console/routes.ts).
+const consoleFiles = ['index.html', 'console.js', 'console.css'].flatMap((name) => [
+  `dist/console/page/${name}`,
+  `dist/console/page/${name}.gz`,
+]);
+for (const needed of [
+  'dist/server.js',
+  'package.json',
+  'node_modules',
+  ...(service === 'gateway' ? consoleFiles : []),
+]) {
   if (!existsSync(join(app, needed))) problems.push(`/app/${needed} is missing`);
 }
 

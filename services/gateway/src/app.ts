@@ -4,6 +4,7 @@ import { Agent } from 'undici';
 import { loadOperators } from './admin/operators.js';
 import { adminRoutes } from './admin/routes.js';
 import type { Config } from './config.js';
+import { consoleRoutes } from './console/routes.js';
 import { FlagStore } from './flags/store.js';
 import { continueUnlessTooLarge, edgeChecks } from './proxy/edge.js';
 import { registerProxies } from './proxy/forward.js';
@@ -120,6 +121,7 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
       shadowing,
       rollouts,
     });
+    await app.register(consoleRoutes);
   }
   return app;
 }

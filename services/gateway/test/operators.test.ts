@@ -33,7 +33,11 @@ function adminRoutesOf(app: FastifyInstance): string[] {
     path.push(match[2]!);
     for (const method of match[3]!.split(', ')) routes.push(`${method} ${path.join('')}`);
   }
-  return routes.filter((route) => route.split(' ')[1]!.startsWith('/admin/'));
+  // The console's page and files (/admin/console) are served to anyone: they hold no data (docs/console.md).
+  return routes.filter((route) => {
+    const url = route.split(' ')[1]!;
+    return url.startsWith('/admin/') && !url.startsWith('/admin/console');
+  });
 }
 
 /** Everything Redis holds under keys naming `flag` (flag, history, shadow, rollout), by key. */

@@ -68,4 +68,33 @@ describe('rollout side stats (real Redis, two replicas)', () => {
     }
     expect(bucketBoundMs(64)).toBeGreaterThan(60_000);
   });
+  it('reads consecutive windows and the last few as one, as window() reads each', async () => {
+    let now = 1_800_000_100_000;
+    const clock = () => now;
+    const counters = new ClusterCounters(connections[0]!, { now: clock });
+    const stats = new SideStats(counters, { resolutionMs: 100, now: clock });
+    const flag = uniqueFlag();
+    const start = now;
+    // Step 0 (0-300 ms): 3 old; step 1: 2 new, one a 503; step 2: 1 old that took 340 ms.
+    for (let i = 0; i < 3; i++) stats.record(flag, 'old', 200, 0.004);
+    now += 300;
+    stats.record(flag, 'new', 200, 0.004);
+    now += 250;
+    stats.record(flag, 'new', 503, 0.004);
+    now += 50;
+    stats.record(flag, 'old', 200, 0.34);
+    await counters.flush();
+
+    const read = await stats.windows(flag, { fromMs: start, stepMs: 300, count: 4, recentSteps: 2 });
+    expect(read.steps.map((s) => [s.old.requests, s.new.requests, s.new.errors])).toEqual([
+      [3, 0, 0],
+      [0, 2, 1],
+      [1, 0, 0],
+      [0, 0, 0],
+    ]);
+    for (const [i, step] of read.steps.entries())
+      expect(step).toEqual(await stats.window(flag, start + i * 300, start + (i + 1) * 300));
+    expect(read.recent).toEqual(await stats.window(flag, start + 600, start + 1_200));
+    expect(read.recent.old.p99Ms).toBeGreaterThanOrEqual(340);
+  });
 });

@@ -11,6 +11,7 @@ import type { Metrics } from '../telemetry/metrics.js';
 import { identify, type OperatorTable, operatorOf } from './operators.js';
 import { rolloutRoutes } from './rollout-routes.js';
 import { shadowRoutes } from './shadow-routes.js';
+import { trafficRoutes } from './traffic-routes.js';
 
 /** Failed authentications a client address may make per window before it is answered 429. */
 export const AUTH_FAILURES_PER_WINDOW = 20;
@@ -160,4 +161,5 @@ export async function adminRoutes(
 
   await app.register(shadowRoutes, { flags, shadowing, knownFlag, operatorOf });
   await app.register(rolloutRoutes, { rollouts, knownFlag, operatorOf });
+  await app.register(trafficRoutes, { rollouts, knownFlag });
 }

@@ -83,7 +83,44 @@ export class SideStats {
       for (const [field, n] of Object.entries(counts)) totals[field] = (totals[field] ?? 0) + n;
     return { old: sideWindow(totals, FIELDS.old), new: sideWindow(totals, FIELDS.new) };
   }
+
+  /**
+   * `count` consecutive windows of `stepMs` from `fromMs`, each as `window` gives it, and the last
+   * `recentSteps` of them as one window, from a single read of each slot (the console's traffic chart).
+   */
+  async windows(
+    flag: string,
+    {
+      fromMs,
+      stepMs,
+      count,
+      recentSteps,
+    }: { fromMs: number; stepMs: number; count: number; recentSteps: number },
+  ): Promise<{ steps: WindowStats[]; recent: WindowStats }> {
+    const slotsPerStep = Math.max(1, Math.round(stepMs / this.resolutionMs));
+    const first = Math.floor(fromMs / this.resolutionMs);
+    const reads = [];
+    for (let slot = first; slot < first + count * slotsPerStep; slot++)
+      reads.push(
+        this.counters.read(seriesName(flag, slot), slot * this.resolutionMs, (slot + 1) * this.resolutionMs),
+      );
+    const steps: Record<string, number>[] = Array.from({ length: count }, () => ({}));
+    const recent: Record<string, number> = {};
+    (await Promise.all(reads)).forEach((counts, i) => {
+      const step = Math.floor(i / slotsPerStep);
+      for (const [field, n] of Object.entries(counts)) {
+        steps[step]![field] = (steps[step]![field] ?? 0) + n;
+        if (step >= count - recentSteps) recent[field] = (recent[field] ?? 0) + n;
+      }
+    });
+    return { steps: steps.map(statsOf), recent: statsOf(recent) };
+  }
 }
+
+const statsOf = (totals: Record<string, number>): WindowStats => ({
+  old: sideWindow(totals, FIELDS.old),
+  new: sideWindow(totals, FIELDS.new),
+});
 
 const seriesName = (flag: string, slot: number) => `rollout:${flag}:${slot}`;
 
