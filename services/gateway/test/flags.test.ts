@@ -166,6 +166,29 @@ describe('the migration flag across replicas', () => {
     expect(await redis.llen(historyKey(flag))).toBe(HISTORY_LIMIT);
   });
 
+  it('leaves out history entries nobody can read, and shows the rest', async () => {
+    const { flag, a } = await replicas({ enabled: true, percent: 0 });
+    await a.inject({
+      method: 'PUT',
+      url: `/admin/flags/${flag}`,
+      headers: bearer('bob'),
+      payload: { percent: 30 },
+    });
+    await redis.lpush(
+      historyKey(flag),
+      'not json',
+      '[1,2]',
+      'null',
+      '{"at":"x","by":"y"}',
+      '{"at":1,"new":{}}',
+    );
+    const res = await a.inject({ url: `/admin/flags/${flag}/history`, headers: auth });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().history).toEqual([
+      expect.objectContaining({ by: 'bob (127.0.0.1)', new: expect.objectContaining({ percent: 30 }) }),
+    ]);
+  });
+
   it('refuses bad admin requests with JSON naming the problem and leaves the flag untouched', async () => {
     const { flag, a } = await replicas({ enabled: true, percent: 10 });
     const put = (payload: string, headers: Record<string, string> = auth, name = flag) =>

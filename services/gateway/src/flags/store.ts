@@ -146,7 +146,8 @@ export class FlagStore {
         ...pairs(fields),
       ),
     );
-    const parsed = parseHistoryEntry(entry);
+    // The entry the script just wrote, so always readable.
+    const parsed = parseHistoryEntry(entry)!;
     // Our own invalidation follows within a round trip; applying it now makes the reply consistent.
     this.set(name, parsed.new);
     return parsed;
@@ -177,7 +178,7 @@ export class FlagStore {
     const changed: Record<string, HistoryEntry> = {};
     for (let i = 0; i + 1 < entries.length; i += 2) {
       const name = names[Number(entries[i]) - 1]!;
-      const entry = parseHistoryEntry(entries[i + 1]!);
+      const entry = parseHistoryEntry(entries[i + 1]!)!;
       changed[name] = entry;
       this.set(name, entry.new);
     }
@@ -186,7 +187,7 @@ export class FlagStore {
 
   async history(name: string): Promise<HistoryEntry[]> {
     const entries = await this.command(() => this.data.lrange(historyKey(name), 0, HISTORY_LIMIT - 1));
-    return entries.map(parseHistoryEntry);
+    return entries.map(parseHistoryEntry).filter((entry) => entry !== undefined);
   }
 
   async close(): Promise<void> {
@@ -347,20 +348,23 @@ function pairsToObject(pairs: string[]): Record<string, string> {
   return result;
 }
 
-function parseHistoryEntry(json: string): HistoryEntry {
-  const raw = JSON.parse(json) as {
-    at: string;
-    by: string;
-    old: Record<string, string> | null;
-    new: Record<string, string>;
-  };
-  // History entries written before allow/deny existed hold only enabled and percent: still parseable.
-  return {
-    at: raw.at,
-    by: raw.by,
-    old: raw.old ? (recorded(raw.old) ?? null) : null,
-    new: recorded(raw.new)!,
-  };
+/**
+ * One entry of the list, or undefined for one nobody can read (pushed by hand with redis-cli, say): it is
+ * left out rather than failing the whole history. Entries written before allow/deny existed hold only
+ * enabled and percent: still readable.
+ */
+function parseHistoryEntry(json: string): HistoryEntry | undefined {
+  let raw: { at?: unknown; by?: unknown; old?: unknown; new?: unknown };
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
+  const isHash = (value: unknown): value is Record<string, string> =>
+    typeof value === 'object' && value !== null && !Array.isArray(value);
+  const now = isHash(raw?.new) ? recorded(raw.new) : undefined;
+  if (typeof raw?.at !== 'string' || typeof raw.by !== 'string' || !now) return undefined;
+  return { at: raw.at, by: raw.by, old: isHash(raw.old) ? (recorded(raw.old) ?? null) : null, new: now };
 }
 
 /** A hash from the history; shadow settings only where the hash has (usable) ones. */
