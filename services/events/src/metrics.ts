@@ -1,8 +1,12 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { type EventType, eventTypes } from './events.js';
 import type { PartitionLag } from './kafka.js';
 
-/** Prometheus metrics on a registry of our own, so several apps can live in one test process. */
-export function createMetrics(lag: () => PartitionLag[]) {
+/**
+ * Prometheus metrics on a registry of our own, so several apps can live in one test process. Every type's
+ * and topic's series exist from the start at 0: a rate or an alert sees the first event, not "no data".
+ */
+export function createMetrics(lag: () => PartitionLag[], topics: Record<EventType, string>) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const counter = (name: string, help: string, labelNames: string[]) =>
@@ -21,6 +25,10 @@ export function createMetrics(lag: () => PartitionLag[]) {
       'topic',
     ]),
   };
+  for (const type of eventTypes) {
+    for (const counted of [metrics.produced, metrics.consumed, metrics.failed]) counted.inc({ type }, 0);
+    metrics.deadLettered.inc({ topic: topics[type] }, 0);
+  }
   new Gauge({
     name: 'events_consumer_lag',
     help: 'Messages not yet processed by the consumer group, per partition, as of its latest fetch',
