@@ -292,7 +292,9 @@ describe('upstream failures', () => {
     expect(res.json<Echo>().url).toBe('/api/movies?id=7');
     const metrics = (await app.inject({ url: '/metrics' })).body;
     expect(metrics).toMatch(
-      new RegExp(`gateway_fallbacks_total\\{route="/api/movies",flag="${flag}",from="movies",to="monolith"\\} [1-9]`),
+      new RegExp(
+        `gateway_fallbacks_total\\{route="/api/movies",flag="${flag}",from="movies",to="monolith"\\} [1-9]`,
+      ),
     );
   });
 
