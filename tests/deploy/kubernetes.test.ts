@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
@@ -227,16 +228,23 @@ describe.each(renderings)('%s', (_label, render) => {
     }
   });
 
-  it('lets only the gateway reach monolith, movies and events (NetworkPolicy)', () => {
+  it('lets only the gateway reach monolith, movies and events, and Prometheus their metrics (NetworkPolicy)', () => {
     const policies = byKind('NetworkPolicy');
     expect(policies.some((p) => Object.keys(p.spec.podSelector).length === 0 || isInstanceOnly(p))).toBe(
       true,
     );
-    for (const name of ['monolith', 'movies', 'events']) {
-      const selecting = policies.filter((p) => selects(p.spec.podSelector, name));
-      const sources = selecting.flatMap((p) =>
-        (p.spec.ingress ?? []).flatMap((rule: Manifest) => (rule.from ?? [{}]) as Manifest[]),
-      );
+    for (const name of services) {
+      const rules = policies
+        .filter((p) => selects(p.spec.podSelector, name))
+        .flatMap((p) => (p.spec.ingress ?? []) as Manifest[]);
+      const scrape = rules.filter((rule) => isDeepStrictEqual(rule.from, chartMetricsFrom));
+      expect(scrape, `${name}: the chart's networkPolicy.metricsFrom may scrape`).toEqual([
+        { from: chartMetricsFrom, ports: [{ port: 'http' }] },
+      ]);
+      if (name === 'gateway') continue;
+      const sources = rules
+        .filter((rule) => !scrape.includes(rule))
+        .flatMap((rule) => (rule.from ?? [{}]) as Manifest[]);
       expect(sources.length, `${name} has an allow rule`).toBeGreaterThan(0);
       for (const source of sources) {
         expect(source.namespaceSelector, `${name}: no namespace-wide source`).toBeUndefined();
@@ -259,6 +267,10 @@ describe.each(renderings)('%s', (_label, render) => {
     }
   });
 });
+
+/** Who may scrape the services by default: the chart's value, which deploy/k8s must equal. */
+const chartMetricsFrom: Manifest[] = parse(readFileSync(join(repoRoot, chart, 'values.yaml'), 'utf8'))
+  .networkPolicy.metricsFrom;
 
 /** Does a label selector (matchLabels and In expressions) select pods named `name`? */
 function selects(selector: Manifest, name: string): boolean {
@@ -317,6 +329,7 @@ describe('helm chart', () => {
       ['image.tag=latest', '/image/tag'],
       ['gateway.replicaCount=two', '/gateway/replicaCount'],
       ['gateway.unknownKey=1', 'unknownKey'],
+      ['networkPolicy.metricsFrom[0].namespace=monitoring', '/networkPolicy/metricsFrom/0'],
     ];
     for (const [value, message] of cases) {
       const result = run(tool('helm'), ['template', 'x', chart, '--set', value]);
@@ -353,6 +366,27 @@ describe('helm chart', () => {
     expect(names).not.toContain('Deployment/cinemaabyss-events');
     expect(names).not.toContain('StatefulSet/cinemaabyss-kafka');
     expect(names).toContain('Deployment/cinemaabyss-gateway');
+  });
+
+  it('lets exactly the peers of networkPolicy.metricsFrom reach the services, and nobody with []', () => {
+    const vmagent = [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'vmagent' } } }];
+    const metricsPolicy = (metricsFrom: Manifest[]) =>
+      parseManifests(helmTemplate('--set-json', `networkPolicy.metricsFrom=${JSON.stringify(metricsFrom)}`))
+        .filter((m) => m.kind === 'NetworkPolicy')
+        .filter((p) =>
+          (p.spec.ingress ?? []).some((rule: Manifest) => isDeepStrictEqual(rule.from, metricsFrom)),
+        );
+    const [policy, ...others] = metricsPolicy(vmagent);
+    expect(others).toEqual([]);
+    expect(policy?.metadata.name).toBe('cinemaabyss-metrics');
+    for (const name of services) expect(selects(policy?.spec.podSelector, name), name).toBe(true);
+    expect(policy?.spec.ingress).toEqual([{ from: vmagent, ports: [{ port: 'http' }] }]);
+
+    const names = parseManifests(helmTemplate('--set-json', 'networkPolicy.metricsFrom=[]')).map(
+      (m) => `${m.kind}/${m.metadata.name}`,
+    );
+    expect(names).toContain('NetworkPolicy/cinemaabyss-services-from-gateway');
+    expect(names).not.toContain('NetworkPolicy/cinemaabyss-metrics');
   });
 
   it('names the missing setting when a bundled service is off without an external endpoint', () => {

@@ -1,5 +1,6 @@
-import { HttpError, StartupError } from '@cinemaabyss/service-kit';
+import { HttpError, type ServiceMetrics, StartupError } from '@cinemaabyss/service-kit';
 import pg from 'pg';
+import { databaseMetrics } from './metrics.js';
 
 /** The few logger methods this module needs; Fastify's pino logger satisfies it. */
 export interface Log {
@@ -13,6 +14,8 @@ export interface DatabaseOptions {
   /** Server-side statement_timeout: a stuck query ends with 504 instead of hanging the request. */
   statementTimeoutMs?: number;
   max?: number;
+  /** Registry for the pool gauges and the query error counter. */
+  metrics?: ServiceMetrics;
 }
 
 export interface RetryOptions {
@@ -99,6 +102,20 @@ export function unavailableError(error: unknown): HttpError | undefined {
   return undefined;
 }
 
+/** Why a query failed, as `<service>_db_query_errors_total` counts it. */
+export type QueryErrorCause = 'unavailable' | 'timeout' | 'rejected';
+
+/**
+ * The cause of a failure of PostgreSQL or of the way to it: unreachable (503), too slow (504), or an error
+ * the server answered with (a violated key, bad input, a broken statement). Undefined for errors that are
+ * not the database's, such as an HttpError thrown by the caller's own code inside a transaction.
+ */
+export function queryErrorCause(error: unknown): QueryErrorCause | undefined {
+  const unavailable = unavailableError(error);
+  if (unavailable) return unavailable.statusCode === 504 ? 'timeout' : 'unavailable';
+  return error instanceof pg.DatabaseError ? 'rejected' : undefined;
+}
+
 /**
  * A safety net for input that validation let through but PostgreSQL refuses (a data exception, class 22,
  * or a CHECK constraint): the client sent it, so it is a 400 naming the problem, not a 500.
@@ -138,7 +155,7 @@ export interface Database {
 }
 
 export function createDatabase(url: string, log: Log, options: DatabaseOptions = {}): Database {
-  const { connectTimeoutMs = 3000, statementTimeoutMs = 10_000, max = 10 } = options;
+  const { connectTimeoutMs = 3000, statementTimeoutMs = 10_000, max = 10, metrics } = options;
   const pool = new pg.Pool({
     connectionString: url,
     connectionTimeoutMillis: connectTimeoutMs,
@@ -149,11 +166,17 @@ export function createDatabase(url: string, log: Log, options: DatabaseOptions =
   // An idle connection dropped by the server (restart, failover) must not crash the process: the pool
   // discards it and the next query opens a fresh one.
   pool.on('error', (error) => log.warn({ target, err: error }, 'idle database connection lost'));
+  const countError = metrics ? databaseMetrics(metrics, pool) : () => {};
+  const failed = (error: unknown) => {
+    const cause = queryErrorCause(error);
+    if (cause) countError(cause);
+  };
 
   const mapped = async <T>(run: () => Promise<T>): Promise<T> => {
     try {
       return await run();
     } catch (error) {
+      failed(error);
       throw unavailableError(error) ?? invalidInputError(error) ?? error;
     }
   };
@@ -180,7 +203,10 @@ export function createDatabase(url: string, log: Log, options: DatabaseOptions =
     isReachable: () =>
       pool.query('SELECT 1').then(
         () => true,
-        () => false,
+        (error) => {
+          failed(error);
+          return false;
+        },
       ),
     waitUntilReachable: (retryLog, retry) =>
       retryUntilReachable(() => pool.query('SELECT 1'), target, retryLog, retry),

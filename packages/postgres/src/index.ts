@@ -7,6 +7,8 @@ export {
   foreignKeyViolation,
   invalidInputError,
   type Log,
+  type QueryErrorCause,
+  queryErrorCause,
   type RetryOptions,
   retryDelay,
   retryUntilReachable,

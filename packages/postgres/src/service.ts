@@ -1,3 +1,4 @@
+import type { ServiceMetrics } from '@cinemaabyss/service-kit';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { createDatabase, type Database } from './database.js';
@@ -24,6 +25,8 @@ interface ServiceDatabaseOptions {
   /** Readiness: only worth sending traffic while the database answers and no shutdown is under way. */
   readyPath: string;
   isShuttingDown?: () => boolean;
+  /** Where the pool gauges and the query error counter go. */
+  metrics: ServiceMetrics;
 }
 
 /**
@@ -31,7 +34,7 @@ interface ServiceDatabaseOptions {
  * and the health and readiness routes report on it. Register after the error handling.
  */
 export function serviceDatabase(app: FastifyInstance, options: ServiceDatabaseOptions): Database {
-  const db = createDatabase(options.url, app.log);
+  const db = createDatabase(options.url, app.log, { metrics: options.metrics });
   app.addHook('onReady', () =>
     db.waitUntilReachable(app.log, {
       attempts: options.connectAttempts,

@@ -1,5 +1,12 @@
 export { ConfigError, envBoolean, envPort, loadConfig, logLevel } from './config.js';
 export { errorHandling, HttpError, parseInput } from './errors.js';
 export { foldKey, legacyJsonBody, legacyObject, parseLegacyJson } from './legacy-json.js';
+export {
+  LATENCY_BUCKETS,
+  METRICS_PATH,
+  type ServiceMetrics,
+  serviceMetrics,
+  UNMATCHED_ROUTE,
+} from './metrics.js';
 export { fastifyOptions, type ServiceOptions } from './options.js';
 export { type AppDeps, type Lifecycle, runService, StartupError } from './server.js';

@@ -1,6 +1,12 @@
 import { movieRoutes } from '@cinemaabyss/catalog';
 import { serviceDatabase } from '@cinemaabyss/postgres';
-import { type AppDeps, errorHandling, fastifyOptions, legacyJsonBody } from '@cinemaabyss/service-kit';
+import {
+  type AppDeps,
+  errorHandling,
+  fastifyOptions,
+  legacyJsonBody,
+  serviceMetrics,
+} from '@cinemaabyss/service-kit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { paymentRoutes } from './payments.js';
@@ -12,6 +18,7 @@ import { userRoutes } from './users.js';
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify(fastifyOptions({ logLevel: config.LOG_LEVEL, logger: deps.logger }));
   await app.register(errorHandling);
+  const metrics = serviceMetrics(app, 'monolith');
   // Bodies are read as the original system read them, whatever their Content-Type says.
   await app.register(legacyJsonBody);
   const db = serviceDatabase(app, {
@@ -20,6 +27,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     healthPath: '/health',
     readyPath: '/ready',
     isShuttingDown: deps.isShuttingDown,
+    metrics,
   });
   // Runs after the wait for the database (hooks run in order); a StartupError ends the process.
   if (config.DB_MIGRATE_ON_START) app.addHook('onReady', () => migrateSchema(config.DATABASE_URL, app.log));

@@ -61,5 +61,12 @@ describe('a database that goes away while the service runs', () => {
       error: expect.stringMatching(/^database 127\.0\.0\.1:\d+\/\w+ unreachable$/),
     });
     expect((await call(app, 'GET', '/health')).json()).toEqual({ status: true });
+
+    // Four GETs, the POST and the readiness probe found no database.
+    const metrics = (await call(app, 'GET', '/metrics')).body;
+    expect(metrics).toContain('\nmonolith_db_query_errors_total{cause="unavailable"} 6\n');
+    expect(metrics).toContain(
+      '\nmonolith_requests_total{route="/api/users",method="GET",status_class="5xx"} 1\n',
+    );
   });
 });

@@ -1,6 +1,12 @@
 import { movieRoutes } from '@cinemaabyss/catalog';
 import { serviceDatabase } from '@cinemaabyss/postgres';
-import { type AppDeps, errorHandling, fastifyOptions, legacyJsonBody } from '@cinemaabyss/service-kit';
+import {
+  type AppDeps,
+  errorHandling,
+  fastifyOptions,
+  legacyJsonBody,
+  serviceMetrics,
+} from '@cinemaabyss/service-kit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 
@@ -11,6 +17,7 @@ import type { Config } from './config.js';
 export async function buildApp(config: Config, deps: AppDeps = {}): Promise<FastifyInstance> {
   const app = Fastify(fastifyOptions({ logLevel: config.LOG_LEVEL, logger: deps.logger }));
   await app.register(errorHandling);
+  const metrics = serviceMetrics(app, 'movies');
   // Bodies are read as the original system read them, whatever their Content-Type says.
   await app.register(legacyJsonBody);
   const db = serviceDatabase(app, {
@@ -19,6 +26,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     healthPath: '/api/movies/health',
     readyPath: '/api/movies/ready',
     isShuttingDown: deps.isShuttingDown,
+    metrics,
   });
   await app.register(movieRoutes, { db });
   return app;

@@ -1,10 +1,8 @@
+import { LATENCY_BUCKETS } from '@cinemaabyss/service-kit';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { FlagStore } from '../flags/store.js';
 import type { Decision } from '../routing/decide.js';
 import type { PolicyRoute } from '../routing/policy.js';
-
-/** Upper bounds of the latency histogram, in seconds. */
-export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /**
  * Requests and latency of one route and upstream, counted in plain numbers. prom-client's observe()
