@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -229,6 +229,7 @@ describe('a real Prometheus on the shipped scrape config, against the running st
   const stops: Array<() => Promise<void>> = [];
   let rolloutStartedAt = 0;
   let fellBackAt = 0;
+  let dir: string | undefined;
 
   const setFlag = async (path: string, method: string, body: object) => {
     const res = await fetch(`${gatewayBase}/admin/flags/${flag}${path}`, {
@@ -244,7 +245,7 @@ describe('a real Prometheus on the shipped scrape config, against the running st
     if (!existsSync(gatewayServer))
       throw new Error(`${gatewayServer} is missing: run \`pnpm -r build\` first`);
     faulty = await faultyUpstream();
-    const dir = mkdtempSync(join(tmpdir(), 'cinemaabyss-observability-'));
+    dir = mkdtempSync(join(tmpdir(), 'cinemaabyss-observability-'));
     const routes = join(dir, 'routes.yaml');
     writeFileSync(
       routes,
@@ -266,7 +267,8 @@ describe('a real Prometheus on the shipped scrape config, against the running st
         GATEWAY_ROUTES_FILE: routes,
         REDIS_URL: redisUrl,
         ADMIN_TOKEN: token,
-        LOG_LEVEL: 'warn',
+        // Every fallback is a warning: only errors reach the test's output.
+        LOG_LEVEL: 'error',
         SHUTDOWN_DELAY_MS: '0',
         // Short rollout windows: counts flushed every 50 ms, judged 200 ms after a window, a 600 ms lease.
         CLUSTER_COUNTERS_FLUSH_MS: '50',
@@ -309,6 +311,7 @@ describe('a real Prometheus on the shipped scrape config, against the running st
     }
     await faulty?.close();
     await prometheus?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   it('sees every target up', async () => {
@@ -358,7 +361,10 @@ describe('a real Prometheus on the shipped scrape config, against the running st
       20_000,
       'the rollout to roll back',
     );
-    expect(rollout.decisions[0].reason).toMatch(/new 5xx/);
+    expect(rollout.decisions[0]).toMatchObject({
+      outcome: 'rollback',
+      reason: expect.stringMatching(/new 5xx/),
+    });
 
     let firing: Manifest[] = [];
     await until(
