@@ -315,8 +315,13 @@ describe('deploy/k8s', () => {
 });
 
 describe('helm chart', () => {
-  it('passes helm lint --strict with the default and the production values', () => {
-    for (const values of [[], ['-f', `${chart}/values-production.yaml`]]) {
+  it('passes helm lint --strict with the default, the production and the monitoring values', () => {
+    const monitoring = [
+      'metrics.serviceMonitor',
+      'metrics.prometheusRule',
+      'metrics.grafanaDashboard',
+    ].flatMap((value) => ['--set', `${value}.enabled=true`]);
+    for (const values of [[], ['-f', `${chart}/values-production.yaml`], monitoring]) {
       const result = run(tool('helm'), ['lint', chart, '--strict', ...values]);
       expect(result.stdout + result.stderr).toContain('0 chart(s) failed');
       expect(result.status).toBe(0);
