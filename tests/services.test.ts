@@ -64,6 +64,24 @@ describe.each(serviceNames)('%s', (name) => {
     }
   });
 
+  it('serves its metrics on /metrics, the requests named after the service (docs/observability.md)', async () => {
+    const { configSchema, buildApp } = await load(name);
+    const config = configSchema.parse({ ...process.env, LOG_LEVEL: 'silent', ...drainEnv[name] });
+    const app = await buildApp(config, { isShuttingDown: () => false });
+    try {
+      const metrics = await app.inject('/metrics');
+      expect(metrics.statusCode).toBe(200);
+      for (const family of [
+        `# TYPE ${name}_requests_total counter`,
+        `# TYPE ${name}_request_duration_seconds histogram`,
+        '# TYPE process_cpu_seconds_total counter',
+      ])
+        expect(metrics.body.split('\n')).toContain(family);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('answers both paths with 200 on that port in the running stack', async () => {
     for (const path of [liveness, readiness]) {
       const response = await fetch(`http://127.0.0.1:${port}${path}`);

@@ -7,8 +7,6 @@ export {
   foreignKeyViolation,
   invalidInputError,
   type Log,
-  type QueryErrorCause,
-  queryErrorCause,
   type RetryOptions,
   retryDelay,
   retryUntilReachable,

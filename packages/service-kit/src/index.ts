@@ -6,7 +6,6 @@ export {
   METRICS_PATH,
   type ServiceMetrics,
   serviceMetrics,
-  UNMATCHED_ROUTE,
 } from './metrics.js';
 export { fastifyOptions, type ServiceOptions } from './options.js';
 export { type AppDeps, type Lifecycle, runService, StartupError } from './server.js';

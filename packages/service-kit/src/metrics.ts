@@ -8,7 +8,7 @@ export const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
 export const METRICS_PATH = '/metrics';
 
 /** The route label of a request no route matched: raw URLs would give every scanner its own series. */
-export const UNMATCHED_ROUTE = 'unmatched';
+const UNMATCHED_ROUTE = 'unmatched';
 
 /** A service's Prometheus registry and the prefix of its metric names, for modules that add their own. */
 export interface ServiceMetrics {

@@ -1,4 +1,4 @@
-import { type AppDeps, errorHandling, fastifyOptions } from '@cinemaabyss/service-kit';
+import { type AppDeps, errorHandling, fastifyOptions, serviceMetrics } from '@cinemaabyss/service-kit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { type EventType, eventTypes, topicsFromConfig } from './events.js';
@@ -25,7 +25,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
     log: app.log,
   });
-  const metrics = createMetrics(() => bus.lag(), topics);
+  const metrics = createMetrics(serviceMetrics(app, 'events'), () => bus.lag(), topics);
   const recent = new RecentEvents(config.RECENT_EVENTS_CAPACITY);
   const processor = createProcessor({
     typeByTopic: new Map(eventTypes.map((type): [string, EventType] => [topics[type], type])),

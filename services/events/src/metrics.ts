@@ -1,19 +1,21 @@
-import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { ServiceMetrics } from '@cinemaabyss/service-kit';
+import { Counter, Gauge } from 'prom-client';
 import { type EventType, eventTypes } from './events.js';
 import type { PartitionLag } from './kafka.js';
 
 /**
- * Prometheus metrics on a registry of our own, so several apps can live in one test process. Every type's
- * and topic's series exist from the start at 0: a rate or an alert sees the first event, not "no data".
+ * The events' own metrics, on the service's registry (served on /metrics with the request metrics). Every
+ * type's and topic's series exist from the start at 0: a rate or an alert sees the first event, not "no data".
  */
-export function createMetrics(lag: () => PartitionLag[], topics: Record<EventType, string>) {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+export function createMetrics(
+  { registry }: ServiceMetrics,
+  lag: () => PartitionLag[],
+  topics: Record<EventType, string>,
+) {
   const counter = (name: string, help: string, labelNames: string[]) =>
     new Counter({ name, help, labelNames, registers: [registry] });
 
   const metrics = {
-    registry,
     produced: counter('events_produced_total', 'Events acknowledged by Kafka, by type', ['type']),
     consumed: counter('events_consumed_total', 'Events read back and processed by the consumer, by type', [
       'type',

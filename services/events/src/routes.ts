@@ -64,8 +64,4 @@ export async function eventRoutes(
     const { type, limit } = parseInput(recentQuery, request.query, 'query');
     return { events: recent.latest(limit, type) };
   });
-
-  app.get('/metrics', async (_request, reply) =>
-    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
-  );
 }

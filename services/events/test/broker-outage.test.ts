@@ -81,6 +81,14 @@ describe('events service while the broker goes away and comes back', () => {
     expect(attempt.status).toBe(503);
     expect(attempt.body.error).toMatch(/Kafka unavailable/);
     expect(attempt.ms).toBeLessThan(publishTimeoutMs + 1_000);
+    const metrics = (await service.app.inject('/metrics')).body.split('\n');
+    expect(metrics).toEqual(
+      expect.arrayContaining([
+        'events_failed_total{type="payment"} 1',
+        'events_requests_total{route="/api/events/payment",method="POST",status_class="5xx"} 1',
+        'events_requests_total{route="/api/events/ready",method="GET",status_class="5xx"} 1',
+      ]),
+    );
   });
 
   it('connects by itself once the broker is up, then publishes and consumes', async () => {

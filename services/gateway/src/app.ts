@@ -1,4 +1,4 @@
-import { type AppDeps, errorHandling, fastifyOptions } from '@cinemaabyss/service-kit';
+import { type AppDeps, errorHandling, fastifyOptions, METRICS_PATH } from '@cinemaabyss/service-kit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Agent } from 'undici';
 import { adminRoutes } from './admin/routes.js';
@@ -88,7 +88,7 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
     return { status: redis === 'connected' ? 'ready' : 'degraded', redis, flags: flagValues };
   });
 
-  app.get('/metrics', async (_request, reply) =>
+  app.get(METRICS_PATH, async (_request, reply) =>
     reply
       .type(metrics.contentType)
       .send(
