@@ -96,16 +96,9 @@ async function waitForOk(url) {
   throw new Error(`${url} did not answer 200 within 10 s`);
 }
 
-/** Runs wrk against `url`; `pin` is a taskset CPU list for wrk itself. */
-async function wrk(url, seconds, pin, headers = []) {
-  const args = [
-    '-t1',
-    `-c${CONNECTIONS}`,
-    `-d${seconds}s`,
-    '--latency',
-    ...headers.flatMap((h) => ['-H', h]),
-    url,
-  ];
+/** Runs wrk against `url`; `pin` is a taskset CPU list for wrk itself; `extra` are more wrk arguments. */
+async function wrk(url, seconds, pin, extra = []) {
+  const args = ['-t1', `-c${CONNECTIONS}`, `-d${seconds}s`, '--latency', ...extra, url];
   const [command, argv] = pin ? ['taskset', ['-c', pin, 'wrk', ...args]] : ['wrk', args];
   const { stdout: out } = await promisify(execFile)(command, argv, { encoding: 'utf8' });
   const ms = (label) => {
@@ -361,9 +354,16 @@ flags:
 internal: [/api/events/recent]
 `,
 );
+// BENCH_POST=1 (with a baseline): a 1 KiB JSON POST, the body read whole by the gateway before it is sent on.
+const postScript = join(work, 'post.lua');
+writeFileSync(
+  postScript,
+  `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = '{"title":"${'x'.repeat(1010)}"}'\n`,
+);
+const post = ['-s', postScript];
 const launchPolicyGateway = (port, pin, env = {}) =>
   launchGateway(port, pin, { ...env, GATEWAY_ROUTES_FILE: routesFile });
-async function headToHead(launchOther, launchOurs = launchGateway, headers = []) {
+async function headToHead(launchOther, launchOurs = launchGateway, extra = []) {
   const ownUpstreamPort = await freePort();
   const ownUpstream = start('taskset', ['-c', loadCpu, process.execPath, join(here, 'upstream.mjs')], {
     PORT: String(ownUpstreamPort),
@@ -382,9 +382,9 @@ async function headToHead(launchOther, launchOurs = launchGateway, headers = [])
     const pair = [launchOurs(gatewayPort, proxyCpu, env), launchOther(otherPort, proxyCpu, env)];
     const urls = [gatewayPort, otherPort].map((port) => `http://127.0.0.1:${port}${PATH}`);
     for (const url of urls) await waitForOk(url);
-    await Promise.all(urls.map((url) => wrk(url, WARMUP_S, loadCpu, headers)));
+    await Promise.all(urls.map((url) => wrk(url, WARMUP_S, loadCpu, extra)));
     const before = pair.map((child) => cpuSeconds(child.pid));
-    const [gateway, other] = await Promise.all(urls.map((url) => wrk(url, DURATION_S, loadCpu, headers)));
+    const [gateway, other] = await Promise.all(urls.map((url) => wrk(url, DURATION_S, loadCpu, extra)));
     [gateway, other].forEach((run, i) => {
       sides[i].cpuUs.push(((cpuSeconds(pair[i].pid) - before[i]) * 1e6) / (run.rps * DURATION_S));
       sides[i].p50.push(run.p50);
@@ -430,7 +430,7 @@ if (pinnable.length >= 2 && HEAD_TO_HEAD_ROUNDS > 0) {
     `\nhead to head on one shared core (${HEAD_TO_HEAD_ROUNDS} rounds, median; gateway req/s ÷ other req/s):`,
   );
   // With X-User-Id, every request of the policy gateway is looked up in both lists before the percent.
-  const user = ['X-User-Id: bench-user'];
+  const user = ['-H', 'X-User-Id: bench-user'];
   const pairs = [
     ['gateway', 'bare Fastify, hard-coded %', launchBare],
     [
@@ -459,8 +459,16 @@ if (pinnable.length >= 2 && HEAD_TO_HEAD_ROUNDS > 0) {
   }
   if (SHADOW)
     pairs.push(['gateway shadowing 100 %', 'this gateway, shadowing off', launchGateway, launchShadowing]);
-  for (const [ours, label, launchOther, launchOurs, headers] of pairs) {
-    const result = await headToHead(launchOther, launchOurs, headers);
+  if (BASELINE_GATEWAY && process.env.BENCH_POST === '1')
+    pairs.push([
+      'gateway, 1 KiB JSON POST',
+      'the baseline gateway build',
+      launchBaseline,
+      launchGateway,
+      post,
+    ]);
+  for (const [ours, label, launchOther, launchOurs, extra] of pairs) {
+    const result = await headToHead(launchOther, launchOurs, extra);
     console.log(
       `  ${ours} vs ${label}: ${result.median.toFixed(2)} x  (rounds: ${result.ratios.map((r) => r.toFixed(2)).join(', ')})`,
     );

@@ -45,8 +45,10 @@ function podSpec(workload: Manifest): Manifest {
 /** Same checks for the plain manifests and both Helm renderings. */
 const renderings: Array<[string, () => string]> = [
   ['deploy/k8s (kustomize)', rendered.plain],
+  ['deploy/k8s with the admin-tokens component', rendered.plainAdminTokens],
   ['helm chart, default values', rendered.helmDefault],
   ['helm chart, production values', rendered.helmProduction],
+  ['helm chart, gateway.adminTokens.existingSecret', rendered.helmAdminTokens],
 ];
 
 describe.each(renderings)('%s', (_label, render) => {

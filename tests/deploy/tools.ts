@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { delimiter, join, resolve } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
+import { delimiter, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
 
@@ -73,10 +73,21 @@ export function helmTemplate(...args: string[]): string {
   return runOk(tool('helm'), ['template', 'cinemaabyss', chart, '--namespace', 'cinemaabyss', ...args]);
 }
 
+/** deploy/k8s with its admin-tokens component, as an overlay of one's own would list it. */
+function kustomizeWithAdminTokens(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'cinemaabyss-overlay-'));
+  const base = relative(dir, join(repoRoot, 'deploy/k8s'));
+  const overlay = { resources: [base], components: [`${base}/admin-tokens`] };
+  writeFileSync(join(dir, 'kustomization.yaml'), JSON.stringify(overlay));
+  return runOk(tool('cinemaabyss-validate'), ['kustomize', dir]);
+}
+
 export const rendered = {
   plain: () => runOk(tool('cinemaabyss-validate'), ['kustomize', 'deploy/k8s']),
+  plainAdminTokens: kustomizeWithAdminTokens,
   helmDefault: () => helmTemplate(),
   helmProduction: () => helmTemplate('-f', `${chart}/values-production.yaml`),
+  helmAdminTokens: () => helmTemplate('--set', 'gateway.adminTokens.existingSecret=ops-admin-tokens'),
 };
 
 /** The broker version the native stack runs (tools/kafka/pom.xml); images must match it. */

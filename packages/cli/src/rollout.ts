@@ -16,24 +16,24 @@ import { CliError, usageError } from './http.js';
 
 type State = 'running' | 'paused' | 'succeeded' | 'rolled-back' | 'aborted';
 
+/** An entry of the rollout's decisions: the gateway's own (advance, hold, rollback, gap) and operator actions. */
 interface Decision {
-  at?: string;
-  time?: string;
+  at: string;
   step: number;
-  outcome: 'advance' | 'hold' | 'rollback';
+  outcome: string;
   reason: string;
   numbers?: unknown;
 }
 
+/** GET /admin/flags/:name/rollout, as the gateway answers it (docs/gateway.md, "Progressive rollout"). */
 export interface Rollout {
   state: State;
   step: number;
   percent: number;
-  plan?: { steps?: number[]; intervalMs?: number };
-  steps?: number[];
-  intervalMs?: number;
+  plan: { steps: number[]; intervalMs: number };
   startedAt: string;
-  nextDecisionAt?: string;
+  nextDecisionAt: string;
+  /** Newest first. */
   decisions: Decision[];
 }
 
@@ -60,15 +60,15 @@ export function rolloutPlan(values: Values): Record<string, number | number[]> {
 }
 
 const FINAL: Record<string, number> = { succeeded: 0, 'rolled-back': 1, aborted: 1 };
-// The rollout issue names "the plan" and each decision's "time" without fixing their fields: both
-// readings (plan object or top-level steps, `at` or `time`) are accepted until the gateway's answer lands.
-const stepsOf = (r: Rollout) => r.plan?.steps ?? r.steps ?? [];
-const intervalOf = (r: Rollout) => r.plan?.intervalMs ?? r.intervalMs;
-const timeOf = (d: Decision) => d.at ?? d.time;
 const clock = (iso: string | undefined) => (iso ? new Date(iso).toTimeString().slice(0, 8) : '--:--:--');
 
-/** `new.errorRate=0.024 new.n=1204 ...`: the numbers behind a decision, flattened. */
+/**
+ * `new.errorRate=0.024 new.n=1204 ...`: the numbers behind a decision, flattened. Fractions keep four
+ * significant digits: a p99 is a histogram bucket's bound such as 181.01933598375615 ms.
+ */
 export function flatten(value: unknown, prefix = ''): string[] {
+  if (typeof value === 'number' && !Number.isInteger(value))
+    return prefix ? [`${prefix}=${Number(value.toPrecision(4))}`] : [];
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     return prefix ? [`${prefix}=${brief(value)}`] : [];
   return Object.entries(value).flatMap(([key, inner]) => flatten(inner, prefix ? `${prefix}.${key}` : key));
@@ -76,25 +76,20 @@ export function flatten(value: unknown, prefix = ''): string[] {
 
 /** Milliseconds until the next decision, or undefined when none is coming. */
 export function untilNextDecision(r: Rollout, now: number): number | undefined {
-  if (r.state !== 'running') return undefined;
-  if (r.nextDecisionAt) return Math.max(0, Date.parse(r.nextDecisionAt) - now);
-  const interval = intervalOf(r);
-  const last = r.decisions[0] ? timeOf(r.decisions[0]) : r.startedAt;
-  if (interval === undefined || last === undefined) return undefined;
-  return Math.max(0, Date.parse(last) + interval - now);
+  return r.state === 'running' ? Math.max(0, Date.parse(r.nextDecisionAt) - now) : undefined;
 }
 
 /** The status as a few lines: state and step, the bar over the plan, the last decision, the next one. */
 export function describeRollout(name: string, r: Rollout, now: number): string {
-  const steps = stepsOf(r);
+  const { steps } = r.plan;
   const plan = steps.map((p, i) => (i === r.step && r.state !== 'rolled-back' ? `[${p}%]` : `${p}%`));
   const last = r.decisions[0];
   const next = untilNextDecision(r, now);
   const holds = r.decisions.filter((d) => d.outcome === 'hold').length;
   return fields([
-    ['rollout', `${name}: ${r.state}, step ${r.step + 1}/${steps.length || '?'} at ${r.percent}%`],
+    ['rollout', `${name}: ${r.state}, step ${r.step + 1}/${steps.length} at ${r.percent}%`],
     ['plan', `${progressBar(r.percent / 100)} ${plan.join(' → ')}`],
-    ['last', last && `${clock(timeOf(last))} step ${last.step + 1} ${last.outcome}: ${last.reason}`],
+    ['last', last && `${clock(last.at)} step ${last.step + 1} ${last.outcome}: ${last.reason}`],
     ['numbers', last?.numbers === undefined ? undefined : flatten(last.numbers).join(' ')],
     ['next', next === undefined ? undefined : `decision in ${formatDuration(next)}`],
     ['holds', holds > 0 ? `${holds} of ${r.decisions.length} decisions` : undefined],
@@ -104,7 +99,7 @@ export function describeRollout(name: string, r: Rollout, now: number): string {
 /** One line per change, for logs and pipelines. */
 function changeLine(name: string, r: Rollout): string {
   const last = r.decisions[0];
-  const head = `${clock(last && timeOf(last))} ${name} ${r.state} step ${r.step + 1}/${stepsOf(r).length} ${r.percent}%`;
+  const head = `${clock(last?.at)} ${name} ${r.state} step ${r.step + 1}/${r.plan.steps.length} ${r.percent}%`;
   return last ? `${head} | ${last.outcome}: ${last.reason}` : head;
 }
 
@@ -146,25 +141,17 @@ async function watch(ctx: Context, name: string): Promise<number> {
     }
     const final = last && !trouble ? FINAL[last.state] : undefined;
     if (final !== undefined) return final;
-    const interval = last && intervalOf(last);
-    await sleep(interval === undefined ? 1_000 : Math.min(1_000, Math.max(100, interval / 4)));
+    await sleep(last ? Math.min(1_000, Math.max(100, last.plan.intervalMs / 4)) : 1_000);
   }
 }
 
-/** Shows the rollout when the gateway answered with it, else a confirmation line. */
-function showResult(ctx: Context, name: string, result: unknown, done: string) {
-  const rollout = result as Rollout | undefined;
-  show(ctx, result ?? {}, () =>
-    typeof rollout?.state === 'string' ? describeRollout(name, rollout, Date.now()) : `${name}: ${done}`,
-  );
-}
-
-const action = (verb: 'pause' | 'resume' | 'promote' | 'abort', summary: string, done: string) => ({
+const action = (verb: 'pause' | 'resume' | 'promote' | 'abort', summary: string) => ({
   usage: `${verb} NAME`,
   summary,
   args: [1, 1] as [number, number],
   async run(ctx: Context, [name]: string[]) {
-    showResult(ctx, name!, await ctx.call('POST', flagPath(name!, `/rollout/${verb}`)), done);
+    const r = (await ctx.call('POST', flagPath(name!, `/rollout/${verb}`))) as Rollout;
+    show(ctx, r, () => describeRollout(name!, r, Date.now()));
     return 0;
   },
 });
@@ -205,8 +192,8 @@ export const rollout: Group = {
         'max-mismatch',
       ],
       async run(ctx, [name], values) {
-        const plan = rolloutPlan(values);
-        showResult(ctx, name!, await ctx.call('POST', flagPath(name!, '/rollout'), plan), 'rollout started');
+        const r = (await ctx.call('POST', flagPath(name!, '/rollout'), rolloutPlan(values))) as Rollout;
+        show(ctx, r, () => describeRollout(name!, r, Date.now()));
         return 0;
       },
     },
@@ -222,10 +209,10 @@ export const rollout: Group = {
         return 0;
       },
     },
-    pause: action('pause', 'stop deciding; the percent stays', 'paused'),
-    resume: action('resume', 'decide again', 'resumed'),
-    promote: action('promote', 'go to the next step now', 'promoted'),
-    abort: action('abort', 'end the rollout and set the percent to 0', 'aborted'),
+    pause: action('pause', 'stop deciding; the percent stays'),
+    resume: action('resume', 'decide again'),
+    promote: action('promote', 'go to the next step now'),
+    abort: action('abort', 'end the rollout and set the percent to 0'),
   },
   examples: [
     'cinemaabyss rollout start movies --steps 5,25,50,100 --interval 5m --max-error-increase 1%',

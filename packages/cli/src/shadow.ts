@@ -2,18 +2,27 @@ import { flagPath, type Group, show, type Values } from './command.js';
 import { fields, formatRate, parseList, parsePercent, table } from './format.js';
 import { usageError } from './http.js';
 
+/** GET /admin/flags/:name/shadow, as the gateway answers it (docs/gateway.md, "Report"). */
 interface ShadowReport {
   percent: number;
   ignore: string[];
-  since: string;
+  /** Start of the report; null until shadowing was first set. */
+  since: string | null;
   compared: number;
   matched: number;
   mismatched: number;
-  mismatchRate: number;
+  /** null before anything was compared. */
+  mismatchRate: number | null;
   errors: number;
   dropped: number;
   skipped: number;
-  paths: Array<{ path: string; mismatches: number; noise: number }>;
+  paths: Array<{
+    path: string;
+    mismatches: number;
+    differed: number;
+    noise: number;
+    excluded: 'ignore' | 'noise' | null;
+  }>;
   samples: unknown[];
 }
 
@@ -27,17 +36,19 @@ export function shadowSettings(values: Values): { percent: number; ignore?: stri
   return settings;
 }
 
-function describeReport(name: string, report: ShadowReport): string {
+export function describeReport(name: string, report: ShadowReport): string {
   const summary = fields([
     ['flag', name],
-    ['shadowing', `${report.percent}% of GET and HEAD requests`],
+    ['shadowing', report.percent === 0 ? 'off' : `${report.percent}% of GET and HEAD requests`],
     ['ignoring', report.ignore.join(', ') || '(nothing)'],
-    ['since', report.since],
+    ['since', report.since ?? 'never set'],
     ['compared', String(report.compared)],
     ['matched', String(report.matched)],
     [
       'mismatched',
-      `${report.mismatched} (${formatRate(report.mismatchRate)}, noise and ignored paths left out)`,
+      report.mismatchRate === null
+        ? `${report.mismatched} (nothing compared yet)`
+        : `${report.mismatched} (${formatRate(report.mismatchRate)}, noise and ignored paths left out)`,
     ],
     ['errors', `${report.errors} (the shadow side failed or timed out)`],
     ['dropped', `${report.dropped} (too many in flight)`],
@@ -47,8 +58,14 @@ function describeReport(name: string, report: ShadowReport): string {
     report.paths.length === 0
       ? ''
       : `\n\n${table(
-          ['PATH', 'MISMATCHES', 'NOISE'],
-          report.paths.map((p) => [p.path, String(p.mismatches), String(p.noise)]),
+          ['PATH', 'MISMATCHES', 'DIFFERED', 'NOISE', 'EXCLUDED'],
+          report.paths.map((p) => [
+            p.path,
+            String(p.mismatches),
+            String(p.differed),
+            String(p.noise),
+            p.excluded ?? '-',
+          ]),
         )}`;
   const count = report.samples.length;
   const samples = count === 0 ? '' : `\n\n${count} sample${count === 1 ? '' : 's'} of mismatches: see --json`;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import {
   startGateway,
   startStandIn,
   uniqueFlag,
+  waitFor,
 } from './helpers.js';
 
 /** One readable line on stderr, no stack trace. */
@@ -193,9 +195,45 @@ describe('cinemaabyss flags, run as a process against a real gateway and Redis',
       expect(run).toMatchObject({ code: 3, stdout: '' });
       expectOneLineError(run.stderr);
       expect(run.stderr).toContain(`no answer from the gateway at ${silent.url} within 300 ms (--timeout)`);
+      // The stand-in runs in this process: on a loaded machine it may see the request after the CLI's exit.
+      await waitFor(async () => silent.requests.length > 0, 5_000, 'the stand-in to see the request');
       expect(silent.requests).toHaveLength(1);
     } finally {
       await silent.close();
     }
+  });
+});
+
+describe('cinemaabyss with a viewer token, against a real gateway', () => {
+  const flag = uniqueFlag();
+  const VIEWER_TOKEN = 'cli-test-viewer-token-0123456789-abcdef';
+  let gateway: Gateway;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cinemaabyss-cli-'));
+    const tokenSha256 = createHash('sha256').update(VIEWER_TOKEN).digest('hex');
+    await writeFile(
+      join(dir, 'tokens.json'),
+      JSON.stringify({ operators: [{ name: 'dashboards', role: 'viewer', tokenSha256 }] }),
+    );
+    gateway = await startGateway(flag, { env: { ADMIN_TOKENS_FILE: join(dir, 'tokens.json') } });
+    env = { CINEMAABYSS_GATEWAY: gateway.url, CINEMAABYSS_TOKEN: VIEWER_TOKEN };
+  });
+  afterAll(() => gateway.close());
+
+  it('reads, and a write is one readable line naming the 403, exit 1, nothing written', async () => {
+    const list = await cli(['flags', 'get', flag, '--json'], env);
+    expect(list.code).toBe(0);
+    expect(JSON.parse(list.stdout)).toMatchObject({ name: flag, percent: 0 });
+
+    const set = await cli(['flags', 'set', flag, '--percent', '30'], env);
+    expect(set).toMatchObject({ code: 1, stdout: '' });
+    expectOneLineError(set.stderr);
+    expect(set.stderr).toBe(
+      "cinemaabyss: this token may not do that (403: operator 'dashboards' is a viewer: read-only)\n",
+    );
+    const after = await cli(['flags', 'history', flag, '--json'], env);
+    expect(JSON.parse(after.stdout)).toEqual({ name: flag, history: [] });
   });
 });

@@ -1,51 +1,18 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cli, MAIN, type Recorded, startStandIn } from './helpers.js';
+import { cli, type Recorded, startStandIn } from './helpers.js';
 
 /*
- * The admin endpoints for viewer tokens, export/import, shadow and rollouts are being built in the
- * gateway now. Until they land, a stand-in server shaped after their issues checks what the CLI sends
- * and how it shows the answers; the end-to-end tests against the gateway follow the endpoints.
+ * A stand-in server checks what the CLI sends and how it shows answers that the tests against a real
+ * gateway do not reach: a viewer's 403 (named operators are being built), a gateway without an
+ * endpoint and a server that is not the gateway; export/import and allow/deny until the flags tests
+ * against the gateway (gateway.test.ts) cover them. Shadow and rollout commands are tested against the
+ * real gateway only (shadow-gateway.test.ts, rollout-gateway.test.ts).
  */
 
 const TOKEN = 'stand-in-token-0123456789';
-
-const rolloutAt = (state: string, step: number, percent: number, decisions: unknown[] = []) => ({
-  state,
-  step,
-  percent,
-  plan: { steps: [10, 50, 100], intervalMs: 100 },
-  startedAt: new Date().toISOString(),
-  decisions,
-});
-const decision = (step: number, outcome: string, reason: string) => ({
-  at: new Date().toISOString(),
-  step,
-  outcome,
-  reason,
-  numbers: { new: { n: 1204 }, old: { n: 3611 } },
-});
-
-/** Rollout statuses served in order to successive polls, per flag; the last one repeats. */
-const scripts: Record<string, unknown[]> = {
-  healthy: [
-    rolloutAt('running', 0, 10),
-    rolloutAt('running', 0, 10),
-    rolloutAt('running', 1, 50, [decision(0, 'advance', 'new 5xx 0 % vs old 0 %')]),
-    rolloutAt('succeeded', 2, 100, [decision(1, 'advance', 'new 5xx 0 % vs old 0 %')]),
-  ],
-  failing: [
-    rolloutAt('running', 0, 10),
-    rolloutAt('rolled-back', 0, 0, [
-      decision(0, 'rollback', 'new 5xx 20 % (n=1 204) vs old 0.1 % (n=3 611)'),
-    ]),
-  ],
-  stopped: [rolloutAt('running', 0, 10), rolloutAt('aborted', 0, 0)],
-};
 
 function answer(request: Recorded): { status: number; body?: unknown; html?: string } {
   if (request.url === '/not-a-gateway/admin/flags') return { status: 200, html: '<html>welcome</html>' };
@@ -58,41 +25,10 @@ function answer(request: Recorded): { status: number; body?: unknown; html?: str
     return { status: 200, body: { flags: { movies: { enabled: true, percent: 5 } } } };
   if (url === '/admin/flags/import' && method === 'PUT')
     return { status: 200, body: { changed: ['movies'] } };
-  const rollout = /^\/admin\/flags\/([^/]+)\/rollout$/.exec(url);
-  if (rollout && method === 'GET') {
-    const script = scripts[rollout[1]!] ?? [];
-    const polls = recorded().filter((r) => r.url === url).length;
-    return { status: 200, body: script[Math.min(polls - 1, script.length - 1)] };
-  }
-  if (rollout && method === 'POST') return { status: 201, body: rolloutAt('running', 0, 5) };
-  if (url.endsWith('/rollout/pause')) return { status: 200, body: rolloutAt('paused', 0, 5) };
-  if (/\/rollout\/(resume|promote|abort)$/.test(url))
-    return { status: 200, body: rolloutAt('running', 1, 25) };
-  if (url === '/admin/flags/movies/shadow' && method === 'PUT') return { status: 200, body: request.body };
-  if (url === '/admin/flags/movies/shadow')
-    return {
-      status: 200,
-      body: {
-        percent: 10,
-        ignore: ['$.served_at'],
-        since: '2026-12-01T12:00:00.000Z',
-        compared: 1000,
-        matched: 970,
-        mismatched: 30,
-        mismatchRate: 0.03,
-        errors: 2,
-        dropped: 1,
-        skipped: 0,
-        paths: [{ path: '$.rating', mismatches: 30, noise: 0 }],
-        samples: [{ method: 'GET', path: '/api/movies/3' }],
-      },
-    };
-  if (url === '/admin/flags/movies/shadow/reset') return { status: 200, body: { reset: true } };
   return { status: 404, body: { error: `Route ${method} ${url} not found` } };
 }
 
 let server: Awaited<ReturnType<typeof startStandIn>>;
-const recorded = () => server.requests;
 let env: Record<string, string>;
 
 beforeAll(async () => {
@@ -173,126 +109,5 @@ describe('what each command sends, and how it shows the answer', () => {
   it('flags set sends allow and deny lists', async () => {
     const { requests } = await sent(['flags', 'set', 'viewer-only', '--allow', 'alice,bob', '--deny', '']);
     expect(requests.map((r) => r.body)).toEqual([{ allow: ['alice', 'bob'], deny: [] }]);
-  });
-
-  it('shadow set, report and reset', async () => {
-    const set = await sent(['shadow', 'set', 'movies', '--percent', '10%', '--ignore', '$.served_at,$.etag']);
-    expect(set.run).toMatchObject({
-      code: 0,
-      stdout: 'movies: shadowing 10% of reads, ignoring $.served_at, $.etag\n',
-    });
-    expect(set.requests.map(({ method, url, body }) => ({ method, url, body }))).toEqual([
-      {
-        method: 'PUT',
-        url: '/admin/flags/movies/shadow',
-        body: { percent: 10, ignore: ['$.served_at', '$.etag'] },
-      },
-    ]);
-
-    const report = await cli(['shadow', 'report', 'movies'], env);
-    expect(report.code).toBe(0);
-    expect(report.stdout).toMatch(/^mismatched {2}30 \(3%, noise and ignored paths left out\)$/m);
-    expect(report.stdout).toMatch(/^\$\.rating\s+30\s+0$/m);
-    const json = await cli(['shadow', 'report', 'movies', '--json'], env);
-    expect(JSON.parse(json.stdout)).toMatchObject({ mismatchRate: 0.03, paths: [{ path: '$.rating' }] });
-
-    const reset = await sent(['shadow', 'reset', 'movies']);
-    expect(reset.run.stdout).toBe('movies: shadow report reset\n');
-    expect(reset.requests.map(({ method, url, body }) => ({ method, url, body }))).toEqual([
-      { method: 'POST', url: '/admin/flags/movies/shadow/reset', body: undefined },
-    ]);
-  });
-
-  it('rollout start sends the plan in API units and shows the rollout', async () => {
-    const { run, requests } = await sent([
-      'rollout',
-      'start',
-      'movies',
-      '--steps',
-      '5,25,50,100',
-      '--interval',
-      '90s',
-      '--min-requests',
-      '200',
-      '--max-error-increase',
-      '1%',
-      '--max-latency-ratio',
-      '1.5',
-      '--max-mismatch',
-      '0.5%',
-    ]);
-    expect(run.code).toBe(0);
-    expect(run.stdout).toContain('movies: running, step 1/3 at 5%');
-    expect(requests.map(({ method, url, body }) => ({ method, url, body }))).toEqual([
-      {
-        method: 'POST',
-        url: '/admin/flags/movies/rollout',
-        body: {
-          steps: [5, 25, 50, 100],
-          intervalMs: 90_000,
-          minRequests: 200,
-          maxErrorRateIncrease: 0.01,
-          maxLatencyRatio: 1.5,
-          maxMismatchRate: 0.005,
-        },
-      },
-    ]);
-  });
-
-  it('rollout pause, resume, promote and abort post to their endpoints', async () => {
-    for (const verb of ['pause', 'resume', 'promote', 'abort']) {
-      const { run, requests } = await sent(['rollout', verb, 'movies', '--json']);
-      expect(run.code).toBe(0);
-      expect(JSON.parse(run.stdout).state).toBe(verb === 'pause' ? 'paused' : 'running');
-      expect(requests.map(({ method, url }) => `${method} ${url}`)).toEqual([
-        `POST /admin/flags/movies/rollout/${verb}`,
-      ]);
-    }
-  });
-});
-
-describe('rollout status --watch', () => {
-  it('prints one line per change and exits 0 when the rollout succeeds', async () => {
-    const run = await cli(['rollout', 'status', 'healthy', '--watch'], env);
-    expect(run).toMatchObject({ code: 0, stderr: '' });
-    const lines = run.stdout.trimEnd().split('\n');
-    expect(lines.map((line) => line.replace(/^\S+ /, ''))).toEqual([
-      'healthy running step 1/3 10%',
-      'healthy running step 2/3 50% | advance: new 5xx 0 % vs old 0 %',
-      'healthy succeeded step 3/3 100% | advance: new 5xx 0 % vs old 0 %',
-    ]);
-  });
-
-  it('exits 1 when the rollout is rolled back or aborted', async () => {
-    const failing = await cli(['rollout', 'status', 'failing', '--watch'], env);
-    expect(failing.code).toBe(1);
-    expect(failing.stdout).toContain(
-      'failing rolled-back step 1/3 0% | rollback: new 5xx 20 % (n=1 204) vs old 0.1 % (n=3 611)',
-    );
-    const stopped = await cli(['rollout', 'status', 'stopped', '--watch'], env);
-    expect(stopped.code).toBe(1);
-    expect(stopped.stdout).toContain('stopped aborted step 1/3 0%');
-  });
-
-  it('redraws in place when stdout is a terminal', async () => {
-    // script(1) runs the CLI on a pseudo-terminal and passes its exit code on (-e).
-    const command = [process.execPath, MAIN, 'rollout', 'status', 'healthy2', '--watch'].join(' ');
-    scripts.healthy2 = scripts.healthy!;
-    const run = await promisify(execFile)('script', ['-qec', command, '/dev/null'], {
-      env: { PATH: process.env.PATH ?? '', ...env, TERM: 'xterm' },
-    });
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: matches the ANSI escapes the redraw writes
-    expect(run.stdout).toMatch(/\x1b\[\d+F\x1b\[J/);
-    expect(run.stdout).toContain('healthy2: succeeded, step 3/3 at 100%');
-    expect(run.stdout).toContain('[####################] 10% → 50% → [100%]');
-    expect(run.stdout).not.toContain('healthy2 running step');
-    scripts.failing2 = scripts.failing!;
-    const failing = await promisify(execFile)(
-      'script',
-      ['-qec', command.replace('healthy2', 'failing2'), '/dev/null'],
-      { env: { PATH: process.env.PATH ?? '', ...env } },
-    ).catch((error: { code: number; stdout: string }) => error);
-    expect((failing as { code: number }).code).toBe(1);
-    expect(failing.stdout).toContain('failing2: rolled-back');
   });
 });

@@ -1,6 +1,7 @@
 import { type AppDeps, errorHandling, fastifyOptions, METRICS_PATH } from '@cinemaabyss/service-kit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Agent } from 'undici';
+import { loadOperators } from './admin/operators.js';
 import { adminRoutes } from './admin/routes.js';
 import type { Config } from './config.js';
 import { FlagStore } from './flags/store.js';
@@ -41,6 +42,8 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
   app.server.on('checkContinue', continueUnlessTooLarge(app.server, config.GATEWAY_MAX_BODY_BYTES));
   app.addHook('onRequest', edgeChecks(config.GATEWAY_MAX_BODY_BYTES));
   await app.register(errorHandling);
+  // Before anything that connects: a bad operators file stops the start-up here.
+  const operators = loadOperators(config, app.log);
 
   const seeds = Object.fromEntries(Object.entries(policy.flags).map(([name, flag]) => [name, flag.seed]));
   const flags = new FlagStore(config.REDIS_URL, seeds, app.log, config.FLAG_SNAPSHOT_FILE);
@@ -63,6 +66,7 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
   };
   const rollouts = createRollouts(config, { flags, log: app.log, shadow });
   app.addHook('onClose', async () => {
+    operators?.close();
     await agent.close();
     await rollouts.close();
     await shadowing.close();
@@ -92,7 +96,7 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
     reply
       .type(metrics.contentType)
       .send(
-        `${await metrics.render()}${shadowing.recorder.renderMetrics()}${rollouts.driver.renderMetrics()}`,
+        `${await metrics.render()}${shadowing.recorder.renderMetrics()}${rollouts.driver.renderMetrics()}${operators?.renderMetrics() ?? ''}`,
       ),
   );
 
@@ -103,12 +107,13 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
     metrics,
     agent,
     sideStats: rollouts.stats,
+    maxBodyBytes: config.GATEWAY_MAX_BODY_BYTES,
     isShuttingDown: deps.isShuttingDown ?? (() => false),
     shadow: { shadower: shadowing.shadower, maxBodyBytes: config.SHADOW_MAX_BODY_BYTES },
   });
-  if (config.ADMIN_TOKEN) {
+  if (operators) {
     await app.register(adminRoutes, {
-      token: config.ADMIN_TOKEN,
+      operators: operators.table,
       flags,
       metrics,
       policy,

@@ -67,11 +67,17 @@ export const configSchema = z
     REDIS_URL: z
       .url({ protocol: /^rediss?$/, error: 'must be a redis:// URL' })
       .default('redis://127.0.0.1:6379'),
-    /** Bearer token for /admin; when unset (or empty) the admin API is switched off. */
+    /** Bearer token of the operator `admin`; without it and ADMIN_TOKENS_FILE the admin API is off. */
     ADMIN_TOKEN: z.preprocess(
       (value) => (value === '' ? undefined : value),
       z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -hex 24)').optional(),
     ),
+    /**
+     * Named operators of the admin API: a JSON file of names, roles and token hashes (docs/gateway.md),
+     * re-read when it changes, and at least every ADMIN_TOKENS_POLL_MS should a change go unnoticed.
+     */
+    ADMIN_TOKENS_FILE: optional(z.string()),
+    ADMIN_TOKENS_POLL_MS: milliseconds.default(5_000),
     /**
      * Where the gateway keeps the last flag values it read from Redis, to route on them when it starts while
      * Redis is down (docs/gateway.md); unset (or empty): no snapshot file.

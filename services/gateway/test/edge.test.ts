@@ -135,6 +135,33 @@ describe('the edge against careless and hostile clients', () => {
       expect(monolith.hits.get('/api/users') ?? 0).toBe(before);
     });
 
+    it('answers a chunked body over the limit with 413 JSON, without reaching the upstream', async () => {
+      const before = monolith.hits.get('/api/users') ?? 0;
+      const res = await fetch(`${address}/api/users`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: new Blob([Buffer.alloc(1_048_577, 'a')]).stream(),
+        duplex: 'half',
+      });
+      expect(res.status).toBe(413);
+      expect(await res.json()).toEqual({ error: 'request body is larger than 1048576 bytes' });
+      expect(monolith.hits.get('/api/users') ?? 0).toBe(before);
+    });
+
+    it('passes a chunked body at the limit, and a JSON body byte for byte', async () => {
+      const body = `{"title": "caf\u00e9",  "raw": true}${' '.repeat(1_048_576 - 36)}`;
+      const res = await fetch(`${address}/api/users`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+        body: new Blob([body]).stream(),
+        duplex: 'half',
+      });
+      expect(res.status).toBe(200);
+      const echo = (await res.json()) as Echo;
+      expect(echo.body).toBe(body);
+      expect(echo.headers['content-type']).toBe('application/json; charset=utf-8');
+    });
+
     it('passes a body at the limit', async () => {
       const body = 'a'.repeat(1_048_576);
       const res = await fetch(`${address}/api/users`, { method: 'POST', body });

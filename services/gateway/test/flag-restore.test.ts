@@ -8,11 +8,20 @@ import { buildApp } from '../src/app.js';
 import { flagKey } from '../src/flags/store.js';
 import { bucketOf } from '../src/routing/bucketing.js';
 import { DedicatedRedis } from './dedicated-redis.js';
-import { policyFor, startUpstream, testConfig, type Upstream, waitFor } from './helpers.js';
+import {
+  bearer,
+  operatorsFile,
+  policyFor,
+  startUpstream,
+  testConfig,
+  type Upstream,
+  waitFor,
+} from './helpers.js';
 
 const FLAG = 'movies';
 const TOKEN = 'flag-restore-test-admin-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
+const OPERATORS = operatorsFile({ alice: 'operator' });
 const RESTORED_BY = `restored by gateway ${hostname()}`;
 
 /**
@@ -56,9 +65,12 @@ describe('a flag Redis comes back without', { timeout: 30_000 }, () => {
       enabled: true,
       percent: 0,
     });
-    const app = await buildApp(testConfig({ REDIS_URL: redisUrl, ADMIN_TOKEN: TOKEN, ...overrides }), {
-      policy: table,
-    });
+    const app = await buildApp(
+      testConfig({ REDIS_URL: redisUrl, ADMIN_TOKEN: TOKEN, ADMIN_TOKENS_FILE: OPERATORS, ...overrides }),
+      {
+        policy: table,
+      },
+    );
     apps.push(app);
     await app.ready();
     return app;
@@ -97,7 +109,7 @@ describe('a flag Redis comes back without', { timeout: 30_000 }, () => {
     const put = await a.inject({
       method: 'PUT',
       url: `/admin/flags/${FLAG}`,
-      headers: { ...auth, 'x-operator': 'alice' },
+      headers: bearer('alice'),
       payload: { percent: 50 },
     });
     expect(put.statusCode).toBe(200);

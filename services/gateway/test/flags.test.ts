@@ -6,6 +6,8 @@ import { flagKey, HISTORY_LIMIT, historyKey } from '../src/flags/store.js';
 import { bucketOf } from '../src/routing/bucketing.js';
 import {
   ADMIN_TOKEN,
+  bearer,
+  operatorsFile,
   policyFor,
   REDIS_URL,
   startUpstream,
@@ -16,6 +18,7 @@ import {
 } from './helpers.js';
 
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+const OPERATORS = { ADMIN_TOKENS_FILE: operatorsFile({ alice: 'operator', bob: 'operator' }) };
 
 describe('the migration flag across replicas', () => {
   let monolith: Upstream;
@@ -31,8 +34,8 @@ describe('the migration flag across replicas', () => {
     if (preset) await redis.hset(flagKey(flag), preset);
     const table = policyFor({ monolith: monolith.url, movies: movies.url, events: monolith.url }, flag, seed);
     const pair = await Promise.all([
-      buildApp(testConfig(), { policy: table }),
-      buildApp(testConfig(), { policy: table }),
+      buildApp(testConfig(OPERATORS), { policy: table }),
+      buildApp(testConfig(OPERATORS), { policy: table }),
     ]);
     apps.push(...pair);
     for (const app of pair) await app.ready();
@@ -82,7 +85,7 @@ describe('the migration flag across replicas', () => {
     const put = await a.inject({
       method: 'PUT',
       url: `/admin/flags/${flag}`,
-      headers: { ...auth, 'x-operator': 'alice' },
+      headers: bearer('alice'),
       payload: { percent: 100 },
     });
     expect(put.statusCode).toBe(200);
@@ -140,7 +143,7 @@ describe('the migration flag across replicas', () => {
       await a.inject({
         method: 'PUT',
         url: `/admin/flags/${flag}`,
-        headers: { ...auth, 'x-operator': 'bob' },
+        headers: bearer('bob'),
         payload: { percent },
       });
     }

@@ -1,11 +1,36 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Role, sha256Hex } from '../src/admin/operators.js';
 import { type Config, configSchema } from '../src/config.js';
 import { BUILT_IN_POLICY, type Policy, policySchema } from '../src/routing/policy.js';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123';
+
+/** A named operator's token in tests: derived from the name, so a test can sign as anyone it listed. */
+export const tokenOf = (name: string) => `${name}-test-token-0123456789abcdef0123456789`;
+export const bearer = (name: string) => ({ authorization: `Bearer ${tokenOf(name)}` });
+
+/** The ADMIN_TOKENS_FILE text naming these operators (with their tokenOf hashes). */
+export const operatorsJson = (operators: Record<string, Role>) =>
+  JSON.stringify({
+    operators: Object.entries(operators).map(([name, role]) => ({
+      name,
+      role,
+      tokenSha256: sha256Hex(tokenOf(name)),
+    })),
+  });
+
+/** An ADMIN_TOKENS_FILE naming these operators, in a directory of its own. */
+export function operatorsFile(operators: Record<string, Role>): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'gateway-operators-')), 'tokens.json');
+  writeFileSync(file, operatorsJson(operators));
+  return file;
+}
 
 export interface Echo {
   upstream: string;
@@ -28,8 +53,8 @@ export interface Upstream {
 /**
  * A real HTTP upstream on a free port that echoes what it received. `/slow?ms=N` answers after N ms,
  * `/reset` destroys the socket without answering, `/busy` answers 503, `/truncate` announces 1000 bytes
- * and dies after 500, `/drip` sends half of a 64 KiB body and the rest on `releaseDrips()`,
- * `/reject-body` answers 413 without reading the body and closes; `hits` counts requests by path.
+ * and dies after 500, `/drip` sends half of a 64 KiB body and the rest on `releaseDrips()`; `hits` counts
+ * requests by path.
  */
 export async function startUpstream(name: string): Promise<Upstream> {
   const hits = new Map<string, number>();
@@ -37,12 +62,6 @@ export async function startUpstream(name: string): Promise<Upstream> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     hits.set(path, (hits.get(path) ?? 0) + 1);
-    if (path.endsWith('/reject-body')) {
-      // As a server with a body limit does: answer before the body has arrived, and close.
-      res.writeHead(413, { 'content-type': 'application/json', connection: 'close' });
-      res.end('{"error":"body too large for the upstream"}');
-      return;
-    }
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {

@@ -8,7 +8,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
 import type { RolloutView } from '../src/rollout/controls.js';
 import { DedicatedRedis } from './dedicated-redis.js';
-import { ADMIN_TOKEN, policyFor, REDIS_URL, testConfig, uniqueFlag } from './helpers.js';
+import {
+  ADMIN_TOKEN,
+  bearer,
+  operatorsFile,
+  policyFor,
+  REDIS_URL,
+  testConfig,
+  uniqueFlag,
+} from './helpers.js';
 import { eventually } from './rollout-replicas.js';
 
 // Issue 14's acceptance list, end to end: two gateways built by buildApp on free ports, sharing a Redis,
@@ -48,13 +56,14 @@ const TIMING = {
   ROLLOUT_RESOLUTION_MS: '50',
 };
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
+const OPERATORS = { ADMIN_TOKENS_FILE: operatorsFile({ alice: 'operator', bob: 'operator' }) };
 
 /** Two gateway replicas on one Redis and one flag, and the traffic through them. */
 async function cluster(redisUrl = REDIS_URL) {
   const flag = uniqueFlag();
   const [old, neu] = await Promise.all([controllable('monolith'), controllable('movies')]);
   const policy = policyFor({ monolith: old.url, movies: neu.url, events: old.url }, flag);
-  const config = testConfig({ ...TIMING, REDIS_URL: redisUrl });
+  const config = testConfig({ ...TIMING, ...OPERATORS, REDIS_URL: redisUrl });
   const replicas: Array<{ app: FastifyInstance; url: string }> = [];
   for (let i = 0; i < 2; i++) {
     const app = await buildApp(config, { policy });
@@ -72,7 +81,7 @@ async function cluster(redisUrl = REDIS_URL) {
   const admin = async (method: string, path: string, body?: object, via = live[0]!) => {
     const res = await fetch(`${via.url}/admin/flags/${flag}${path}`, {
       method,
-      headers: { ...auth, 'x-operator': 'alice', ...(body && { 'content-type': 'application/json' }) },
+      headers: { ...bearer('alice'), ...(body && { 'content-type': 'application/json' }) },
       ...(body && { body: JSON.stringify(body) }),
     });
     return { status: res.status, body: (await res.json()) as RolloutView & { error: string } };
@@ -151,7 +160,9 @@ describe('progressive rollout through two gateways (real Redis and upstreams)', 
   it('1: takes a healthy new side to succeeded and 100 % within steps x interval + one interval', async () => {
     const c = await cluster();
     traffic(c.live);
-    const intervalMs = 800;
+    // Each step's window opens when its percent is set, after the settle time and the driver's next look
+    // (about 130 ms here, several hundred on a loaded machine): a long interval leaves room for that.
+    const intervalMs = 1_500;
     const start = await c.admin('POST', '/rollout', plan({ steps: [10, 50, 100], intervalMs }));
     expect(start.status).toBe(201);
     expect(start.body).toMatchObject({ state: 'running', step: 0, percent: 10 });
@@ -363,7 +374,7 @@ describe('progressive rollout through two gateways (real Redis and upstreams)', 
 
     const put = await fetch(`${c.live[1]!.url}/admin/flags/${c.flag}`, {
       method: 'PUT',
-      headers: { ...auth, 'x-operator': 'bob', 'content-type': 'application/json' },
+      headers: { ...bearer('bob'), 'content-type': 'application/json' },
       body: JSON.stringify({ percent: 30 }),
     });
     expect(put.status).toBe(200);

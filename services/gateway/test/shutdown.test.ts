@@ -108,4 +108,27 @@ describe('the built server', () => {
     expect(stderr).toContain(`Invalid routes file ${file}:`);
     expect(stderr).toContain('routes[2].migrate.to: unknown upstream "users"');
   }, 15_000);
+
+  it('refuses to start on an invalid ADMIN_TOKENS_FILE, naming the entry and the problem', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'gateway-operators-')), 'tokens.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ operators: [{ name: 'alice', role: 'operator', tokenSha256: 'x' }] }),
+    );
+    const child = spawn(process.execPath, [join(root, 'dist/server.js')], {
+      env: {
+        ...process.env,
+        ADMIN_TOKENS_FILE: file,
+        PORT: String(Number(new URL(await refusedUrl()).port)),
+      },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk;
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toBe(`ADMIN_TOKENS_FILE ${file}: operators[0].tokenSha256: must be 64 hex characters\n`);
+  }, 15_000);
 });

@@ -1,4 +1,3 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { HttpError, parseInput } from '@cinemaabyss/service-kit';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
@@ -9,35 +8,33 @@ import type { Rollouts } from '../rollout/rollouts.js';
 import type { Policy } from '../routing/policy.js';
 import type { Shadowing } from '../shadow/shadowing.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { identify, type OperatorTable, operatorOf } from './operators.js';
 import { rolloutRoutes } from './rollout-routes.js';
 import { shadowRoutes } from './shadow-routes.js';
 
-/** Who made a change, for the history (named operators replace X-Operator in a later step). */
-export function operatorOf(request: FastifyRequest): string {
-  const operator = request.headers['x-operator'];
-  return `${typeof operator === 'string' && operator !== '' ? operator.slice(0, 100) : 'admin'} (${request.ip})`;
-}
-
-const digest = (value: string) => createHash('sha256').update(value).digest();
 /** Failed authentications a client address may make per window before it is answered 429. */
 export const AUTH_FAILURES_PER_WINDOW = 20;
 const AUTH_WINDOW = '1 minute';
 
+/** Methods a viewer may use: reading changes nothing. */
+const READS = new Set(['GET', 'HEAD']);
+
 /**
- * Operator API for the migration flags, behind `Authorization: Bearer <ADMIN_TOKEN>`. Registered only
- * when a token is configured; without one the routes do not exist (404).
+ * Operator API for the migration flags, behind `Authorization: Bearer <token>` of a named operator
+ * (operators.ts). Registered only when there is an operator; without one the routes do not exist (404).
  */
 export async function adminRoutes(
   app: FastifyInstance,
   {
-    token,
+    operators,
     flags,
     metrics,
     policy,
     shadowing,
     rollouts,
   }: {
-    token: string;
+    /** The current table: it may be swapped while the gateway runs. */
+    operators: () => OperatorTable;
     flags: FlagStore;
     metrics: Metrics;
     policy: Policy;
@@ -45,20 +42,20 @@ export async function adminRoutes(
     rollouts: Rollouts;
   },
 ) {
-  // Comparing fixed-length digests keeps the comparison constant-time whatever the caller sends.
-  const expected = digest(token);
+  app.decorateRequest('operator', undefined);
+  // Context-level onRequest hooks run before the limiter's route-level one, which asks who is calling.
   // The auth scheme is case-insensitive (RFC 9110 §11.1); the token is not.
-  const authenticated = (request: FastifyRequest) => {
+  app.addHook('onRequest', async (request) => {
     const [, given = ''] = /^bearer +(.*)$/i.exec(request.headers.authorization ?? '') ?? [];
-    return timingSafeEqual(digest(given), expected);
-  };
+    request.operator = identify(operators(), given);
+  });
 
   // Only failures count: an authenticated request is on the allow list, so a guessing client on the
   // same address never locks the operator out.
   await app.register(rateLimit, {
     max: AUTH_FAILURES_PER_WINDOW,
     timeWindow: AUTH_WINDOW,
-    allowList: (request) => authenticated(request),
+    allowList: (request) => request.operator !== undefined,
     onExceeded: (request) => {
       metrics.authFailure(429);
       request.log.warn({ ip: request.ip }, 'admin authentication failed too often: rate-limited');
@@ -69,13 +66,24 @@ export async function adminRoutes(
   // preParsing, after the limiter's route-level onRequest hook has counted the failure (context-level
   // onRequest hooks run first), and before an unauthenticated body is parsed.
   app.addHook('preParsing', async (request, reply) => {
-    if (!authenticated(request)) {
+    const { operator } = request;
+    if (!operator) {
       metrics.authFailure(401);
       request.log.warn({ ip: request.ip, url: request.url }, 'admin authentication failed');
       reply.header('www-authenticate', 'Bearer');
       throw new HttpError(401, 'missing or invalid bearer token');
     }
+    if (operator.role === 'viewer' && !READS.has(request.method)) {
+      request.log.warn(
+        { operator: operator.name, method: request.method, url: request.url },
+        'admin write refused: the operator is a viewer',
+      );
+      throw new HttpError(403, `operator '${operator.name}' is a viewer: read-only`);
+    }
   });
+
+  // Who the token belongs to, so a console can show it and offer only what the role allows.
+  app.get('/admin/me', async (request) => request.operator);
 
   const params = z.object({ name: z.string() });
   const knownFlag = (request: FastifyRequest) => {

@@ -6,6 +6,11 @@ import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fast
 // monolith through the `/api` route, past the migration flag of `/api/movies`.
 const AMBIGUOUS_PATH = /\/\/|\\|%(?:2f|5c|00)|\/(?:\.|%2e){1,2}(?:\/|$)/i;
 
+/** The 413's body, for a Content-Length over the limit here and for a chunked body counted while read. */
+export const bodyTooLarge = (maxBodyBytes: number) => ({
+  error: `request body is larger than ${maxBodyBytes} bytes`,
+});
+
 /**
  * Refuses, before a route is chosen, what the gateway must not pass on: a path that is not in normal
  * form (400) and a body whose Content-Length is over the limit (413). Callback-style: no promise per
@@ -27,7 +32,7 @@ export function edgeChecks(maxBodyBytes: number) {
       // now would reset the connection before the client reads the 413 (EPIPE in curl). Node discards the
       // unread body after the answer instead, as nginx's lingering close does; requestTimeout bounds it.
       if (request.headers.expect !== undefined) reply.header('connection', 'close');
-      reply.code(413).send({ error: `request body is larger than ${maxBodyBytes} bytes` });
+      reply.code(413).send(bodyTooLarge(maxBodyBytes));
       return;
     }
     done();

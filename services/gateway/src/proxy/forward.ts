@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import httpProxy, { type FastifyHttpProxyOptions } from '@fastify/http-proxy';
 import type {
+  FastifyError,
   FastifyInstance,
   FastifyReply,
   FastifyRequest,
@@ -16,6 +17,7 @@ import type { Policy } from '../routing/policy.js';
 import { captureBody } from '../shadow/capture.js';
 import type { Shadower, ShadowRun } from '../shadow/shadower.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { bodyTooLarge } from './edge.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -84,6 +86,8 @@ interface ProxyDeps {
   agent: Agent;
   /** Per-side counts of the migrating routes, for progressive rollouts. */
   sideStats: SideStats;
+  /** The most a request body may hold (GATEWAY_MAX_BODY_BYTES). */
+  maxBodyBytes: number;
   /** True once SIGTERM arrived and the gateway is draining. */
   isShuttingDown: () => boolean;
   shadow: { shadower: Shadower; maxBodyBytes: number };
@@ -117,8 +121,28 @@ export async function registerProxies(app: FastifyInstance, deps: ProxyDeps): Pr
     done();
   });
   for (const path of deps.policy.internal) app.all(path, (_request, reply) => reply.callNotFound());
-  for (const route of deps.policy.routes)
-    await app.register(httpProxy, proxyOptions(planRoute(deps.policy, route), deps));
+  await app.register(async (proxies) => {
+    bufferRequestBodies(proxies, deps.maxBodyBytes);
+    for (const route of deps.policy.routes)
+      await proxies.register(httpProxy, proxyOptions(planRoute(deps.policy, route), deps));
+  });
+}
+
+/**
+ * Request bodies are read whole (up to the body limit) before the upstream is called, as nginx's
+ * proxy_request_buffering does. Streamed, an upstream that answers early (a 413 from a smaller limit) and
+ * closes made undici fail the next write before it read that answer, and the client got 502 for a 413.
+ * Any content type, unparsed: `sendBody` hands the bytes on as they came.
+ */
+function bufferRequestBodies(proxies: FastifyInstance, maxBodyBytes: number): void {
+  proxies.removeAllContentTypeParsers();
+  proxies.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+  // A chunked body has no Content-Length for edgeChecks: Fastify counts it while reading, and it gets the
+  // same 413. Any other error goes on to the app's handler.
+  proxies.setErrorHandler((error: FastifyError, _request, reply) => {
+    if (error.code !== 'FST_ERR_CTP_BODY_TOO_LARGE') throw error;
+    reply.code(413).send(bodyTooLarge(maxBodyBytes));
+  });
 }
 
 function proxyOptions(
@@ -217,8 +241,24 @@ function proxyOptions(
     upstream: '',
     undici: agent,
     disableRequestLogging: true,
+    // Bodies arrive read whole (bufferRequestBodies).
+    proxyPayloads: false,
+    handler: sendBody,
     replyOptions,
   };
+}
+
+/**
+ * A body read whole goes on as given, with the client's Content-Type; left to itself reply-from would
+ * re-encode a Buffer labelled application/json as JSON, and relabel any other with its bare media type.
+ * Without a Content-Type it is labelled application/octet-stream, which RFC 9110 §8.3 lets a recipient
+ * assume anyway.
+ */
+function sendBody(request: AnyRequest, reply: AnyReply, dest: string, options: ReplyOptions) {
+  const body = request.body;
+  if (!Buffer.isBuffer(body)) return reply.from(dest, options);
+  const contentType = request.headers['content-type'] ?? 'application/octet-stream';
+  return reply.from(dest, { ...options, body, contentType });
 }
 
 // Hot path. The headers go into a fresh object rather than onto the copy reply-from made: adding

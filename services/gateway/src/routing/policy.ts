@@ -162,7 +162,8 @@ function applyEnvironment(
   }
 }
 
-function formatPath(path: PropertyKey[]): string {
+/** A zod issue's path as a person reads it: `routes[2].migrate.to`. */
+export function formatPath(path: PropertyKey[]): string {
   if (path.length === 0) return '(file)';
   return path
     .map((key, i) => (typeof key === 'number' ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`))
