@@ -17,6 +17,10 @@ tools=(
   # v3.19); without them `helm template` assumes Kubernetes 1.20.
   "helm|helm.sh/helm/v3/cmd/helm|v3.19.5|-X helm.sh/helm/v3/internal/version.version=v3.19.5 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=34 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=34"
   "actionlint|github.com/rhysd/actionlint/cmd/actionlint|v1.7.12|-X github.com/rhysd/actionlint.version=v1.7.12"
+  # Prometheus module v0.316.0 is release 3.16.0. A go-install build has no web UI assets (the HTTP API and
+  # promtool are all the tests use); the version stamp makes `--version` and build_info honest.
+  "prometheus|github.com/prometheus/prometheus/cmd/prometheus|v0.316.0|-X github.com/prometheus/common/version.Version=3.16.0 -X github.com/prometheus/common/version.Branch=go-install"
+  "promtool|github.com/prometheus/prometheus/cmd/promtool|v0.316.0|-X github.com/prometheus/common/version.Version=3.16.0 -X github.com/prometheus/common/version.Branch=go-install"
 )
 
 command -v go >/dev/null || { echo "install-go-tools: Go is required (https://go.dev/dl)" >&2; exit 1; }

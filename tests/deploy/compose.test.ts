@@ -29,6 +29,36 @@ describe('compose.yaml', () => {
     );
   });
 
+  it('adds Prometheus and Grafana with the observability profile', () => {
+    const result = run(tool('cinemaabyss-validate'), ['compose', composeFile], {
+      COMPOSE_PROFILES: 'observability',
+    });
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toContain(`compose ${composeFile}: service prometheus ok`);
+    expect(result.stdout).toContain(`compose ${composeFile}: service grafana ok`);
+  });
+
+  it('provisions the shipped scrape config, rules and dashboard, on the Prometheus the tests build', () => {
+    const { prometheus, grafana } = compose.services;
+    expect(prometheus.profiles).toEqual(['observability']);
+    expect(grafana.profiles).toEqual(['observability']);
+    expect(prometheus.volumes).toContain(
+      './deploy/prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro',
+    );
+    // The scrape config names the rules file where compose mounts it.
+    const scrapeConfig = parse(readFileSync(join(repoRoot, 'deploy/prometheus/prometheus.yml'), 'utf8'));
+    expect(prometheus.volumes).toContain(
+      `./deploy/prometheus/cinemaabyss.rules.yaml:${scrapeConfig.rule_files[0]}:ro`,
+    );
+    expect(grafana.volumes).toContain(
+      './deploy/grafana/cinemaabyss-migration.json:/var/lib/grafana/dashboards/cinemaabyss-migration.json:ro',
+    );
+    const installed = readFileSync(join(repoRoot, 'tools/install-go-tools.sh'), 'utf8');
+    const release = /common\/version\.Version=(\d+\.\d+\.\d+)/.exec(installed)?.[1];
+    expect(prometheus.image).toBe(`prom/prometheus:v${release}`);
+    expect(grafana.image).toMatch(/^grafana\/grafana:\d+\.\d+\.\d+$/);
+  });
+
   it('is rejected by the same loader when broken, so the check above can fail', () => {
     const broken = readFileSync(composeFile, 'utf8').replace(
       'condition: service_healthy',
@@ -68,7 +98,7 @@ describe('compose.yaml', () => {
     }
   });
 
-  it('publishes the gateway on its port and Kafka UI on 8090, nothing else', () => {
+  it('publishes the gateway on its port, Kafka UI on 8090, Prometheus and Grafana, nothing else', () => {
     // biome-ignore lint/suspicious/noExplicitAny: a parsed compose file: any shape, checked by the assertions
     const published = Object.entries<Record<string, any>>(compose.services)
       .filter(([, service]) => service.ports)
@@ -77,6 +107,8 @@ describe('compose.yaml', () => {
     expect(published).toEqual([
       ['kafka-ui', ['8090:8080']],
       ['gateway', [`${port}:${port}`]],
+      ['prometheus', ['9090:9090']],
+      ['grafana', ['3000:3000']],
     ]);
   });
 
@@ -99,7 +131,13 @@ describe('compose.yaml', () => {
     expect(compose.services.kafka.image).toBe(`apache/kafka:${pinnedKafkaVersion()}`);
     expect(compose.services.kafka.environment.KAFKA_PROCESS_ROLES).toBe('broker,controller');
     expect(compose.services['kafka-ui'].image).toMatch(/^kafbat\/kafka-ui:v\d/);
-    expect(Object.keys(compose.volumes).sort()).toEqual(['kafka-data', 'postgres-data', 'redis-data']);
+    expect(Object.keys(compose.volumes).sort()).toEqual([
+      'grafana-data',
+      'kafka-data',
+      'postgres-data',
+      'prometheus-data',
+      'redis-data',
+    ]);
     expect(compose.services.monolith.environment.DB_MIGRATE_ON_START).toBe('true');
   });
 

@@ -317,8 +317,13 @@ describe('deploy/k8s', () => {
 });
 
 describe('helm chart', () => {
-  it('passes helm lint --strict with the default and the production values', () => {
-    for (const values of [[], ['-f', `${chart}/values-production.yaml`]]) {
+  it('passes helm lint --strict with the default, the production and the monitoring values', () => {
+    const monitoring = [
+      'metrics.serviceMonitor',
+      'metrics.prometheusRule',
+      'metrics.grafanaDashboard',
+    ].flatMap((value) => ['--set', `${value}.enabled=true`]);
+    for (const values of [[], ['-f', `${chart}/values-production.yaml`], monitoring]) {
       const result = run(tool('helm'), ['lint', chart, '--strict', ...values]);
       expect(result.stdout + result.stderr).toContain('0 chart(s) failed');
       expect(result.status).toBe(0);
@@ -408,6 +413,97 @@ describe('helm chart', () => {
     const testPod = manifests.find((m) => m.kind === 'Pod');
     expect(testPod?.metadata.annotations['helm.sh/hook']).toBe('test');
     expect(testPod?.spec.containers[0].command.join(' ')).toContain('http://cinemaabyss-gateway:8000/health');
+  });
+});
+
+// The monitoring.coreos.com kinds have no schema in the validator (client-go's scheme) nor in kubernetes-models,
+// so their structure is checked here against the Prometheus Operator's API (v1 ServiceMonitor, PrometheusRule).
+describe('helm chart: monitoring (metrics.*)', () => {
+  const monitoring = [
+    '--set',
+    'metrics.serviceMonitor.enabled=true',
+    '--set',
+    'metrics.serviceMonitor.additionalLabels.release=kube-prometheus-stack',
+    '--set',
+    'metrics.prometheusRule.enabled=true',
+    '--set',
+    'metrics.grafanaDashboard.enabled=true',
+  ];
+  const find = (manifests: Manifest[], kind: string) => manifests.filter((m) => m.kind === kind);
+
+  it('renders none of it by default', () => {
+    const manifests = parseManifests(rendered.helmDefault());
+    expect(find(manifests, 'ServiceMonitor')).toEqual([]);
+    expect(find(manifests, 'PrometheusRule')).toEqual([]);
+    expect(manifests.some((m) => m.metadata.labels?.grafana_dashboard)).toBe(false);
+  });
+
+  it('scrapes the four services through one ServiceMonitor, with the job names the rules use', () => {
+    const manifests = parseManifests(
+      helmTemplate(...monitoring, '--set', 'metrics.serviceMonitor.interval=15s'),
+    );
+    const [monitor, ...others] = find(manifests, 'ServiceMonitor');
+    expect(others).toEqual([]);
+    expect(monitor).toMatchObject({
+      apiVersion: 'monitoring.coreos.com/v1',
+      metadata: { namespace: 'cinemaabyss', labels: { release: 'kube-prometheus-stack' } },
+      spec: {
+        jobLabel: 'app.kubernetes.io/name',
+        namespaceSelector: { matchNames: ['cinemaabyss'] },
+        endpoints: [{ port: 'http', path: '/metrics', interval: '15s', scrapeTimeout: '10s' }],
+      },
+    });
+    // The Services it selects: exactly the four, each with the named port and the job label.
+    const { matchLabels, matchExpressions } = monitor!.spec.selector;
+    const selected = find(manifests, 'Service').filter(
+      (svc) =>
+        Object.entries(matchLabels).every(([key, value]) => svc.metadata.labels[key] === value) &&
+        matchExpressions.every(
+          (e: Manifest) => e.operator === 'In' && e.values.includes(svc.metadata.labels[e.key]),
+        ),
+    );
+    expect(selected.map((svc) => svc.metadata.labels['app.kubernetes.io/name']).sort()).toEqual(
+      [...services].sort(),
+    );
+    for (const svc of selected) expect(svc.spec.ports.map((p: Manifest) => p.name)).toContain('http');
+  });
+
+  it('ships the rules file as the PrometheusRule and the dashboard as a ConfigMap for the Grafana sidecar, unchanged', () => {
+    const manifests = parseManifests(helmTemplate(...monitoring));
+    const [rule] = find(manifests, 'PrometheusRule');
+    expect(rule?.apiVersion).toBe('monitoring.coreos.com/v1');
+    expect(rule?.spec).toEqual(
+      parse(readFileSync(join(repoRoot, 'deploy/prometheus/cinemaabyss.rules.yaml'), 'utf8')),
+    );
+    const [dashboard] = manifests.filter(
+      (m) => m.kind === 'ConfigMap' && m.metadata.labels?.grafana_dashboard,
+    );
+    expect(dashboard?.metadata.labels.grafana_dashboard).toBe('1');
+    expect(JSON.parse(dashboard?.data['cinemaabyss-migration.json'])).toEqual(
+      JSON.parse(readFileSync(join(repoRoot, 'deploy/grafana/cinemaabyss-migration.json'), 'utf8')),
+    );
+    // The ConfigMap is a core kind: strictly decoded like the rest.
+    const file = join(mkdtempSync(join(tmpdir(), 'cinemaabyss-k8s-')), 'dashboard.yaml');
+    writeFileSync(file, JSON.stringify(dashboard));
+    const result = run(tool('cinemaabyss-validate'), ['k8s', file]);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+  });
+
+  it('puts them in another namespace when told, and refuses a malformed interval', () => {
+    const manifests = parseManifests(
+      helmTemplate(...monitoring, '--set', 'metrics.serviceMonitor.namespace=monitoring'),
+    );
+    expect(find(manifests, 'ServiceMonitor')[0]?.metadata.namespace).toBe('monitoring');
+    const result = run(tool('helm'), [
+      'template',
+      'x',
+      chart,
+      '--set',
+      'metrics.serviceMonitor.interval=often',
+    ]);
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toContain('/metrics/serviceMonitor/interval');
   });
 });
 

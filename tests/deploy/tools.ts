@@ -13,7 +13,9 @@ export const toolsBinDir =
   join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'cinemaabyss/bin');
 
 /** A built tool, from the install cache or PATH; a missing tool fails the test with the fix, never skips. */
-export function tool(name: 'helm' | 'actionlint' | 'cinemaabyss-validate'): string {
+export function tool(
+  name: 'helm' | 'actionlint' | 'cinemaabyss-validate' | 'prometheus' | 'promtool',
+): string {
   const candidates = [toolsBinDir, ...(process.env.PATH ?? '').split(delimiter)].map((dir) =>
     join(dir, name),
   );
@@ -30,8 +32,13 @@ export interface RunResult {
   stderr: string;
 }
 
-export function run(command: string, args: string[]): RunResult {
-  const result = spawnSync(command, args, { cwd: repoRoot, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+export function run(command: string, args: string[], env: NodeJS.ProcessEnv = {}): RunResult {
+  const result = spawnSync(command, args, {
+    cwd: repoRoot,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    env: { ...process.env, ...env },
+  });
   if (result.error) throw result.error;
   return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
 }

@@ -1,7 +1,8 @@
 // Command validate checks deploy artifacts offline, the way the real tools load them:
 //
 //	validate compose FILE      loads a Compose file with compose-go (the library behind `docker compose`),
-//	                           so schema errors, bad interpolation and broken depends_on all fail.
+//	                           so schema errors, bad interpolation and broken depends_on all fail;
+//	                           COMPOSE_PROFILES selects profiles as it does for `docker compose`.
 //	validate kustomize DIR     prints `kustomize build DIR` (what `kubectl apply -k DIR` applies).
 //	validate k8s FILE...       strictly decodes every document of multi-document YAML files into the typed
 //	                           Kubernetes API objects: unknown or duplicate fields and wrong types fail.
@@ -55,7 +56,8 @@ func main() {
 func checkCompose(file string) error {
 	ctx := context.Background()
 	options, err := cli.NewProjectOptions([]string{file},
-		cli.WithWorkingDirectory(filepath.Dir(file)), cli.WithOsEnv, cli.WithConsistency(true))
+		cli.WithWorkingDirectory(filepath.Dir(file)), cli.WithOsEnv, cli.WithDefaultProfiles(),
+		cli.WithConsistency(true))
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
     log: app.log,
   });
-  const metrics = createMetrics(serviceMetrics(app, 'events'), () => bus.lag());
+  const metrics = createMetrics(serviceMetrics(app, 'events'), () => bus.lag(), topics);
   const recent = new RecentEvents(config.RECENT_EVENTS_CAPACITY);
   const processor = createProcessor({
     typeByTopic: new Map(eventTypes.map((type): [string, EventType] => [topics[type], type])),

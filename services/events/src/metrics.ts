@@ -1,9 +1,17 @@
 import type { ServiceMetrics } from '@cinemaabyss/service-kit';
 import { Counter, Gauge } from 'prom-client';
+import { type EventType, eventTypes } from './events.js';
 import type { PartitionLag } from './kafka.js';
 
-/** The events' own metrics, on the service's registry (served on /metrics with the request metrics). */
-export function createMetrics({ registry }: ServiceMetrics, lag: () => PartitionLag[]) {
+/**
+ * The events' own metrics, on the service's registry (served on /metrics with the request metrics). Every
+ * type's and topic's series exist from the start at 0: a rate or an alert sees the first event, not "no data".
+ */
+export function createMetrics(
+  { registry }: ServiceMetrics,
+  lag: () => PartitionLag[],
+  topics: Record<EventType, string>,
+) {
   const counter = (name: string, help: string, labelNames: string[]) =>
     new Counter({ name, help, labelNames, registers: [registry] });
 
@@ -19,6 +27,10 @@ export function createMetrics({ registry }: ServiceMetrics, lag: () => Partition
       'topic',
     ]),
   };
+  for (const type of eventTypes) {
+    for (const counted of [metrics.produced, metrics.consumed, metrics.failed]) counted.inc({ type }, 0);
+    metrics.deadLettered.inc({ topic: topics[type] }, 0);
+  }
   new Gauge({
     name: 'events_consumer_lag',
     help: 'Messages not yet processed by the consumer group, per partition, as of its latest fetch',

@@ -57,7 +57,7 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
     headersTimeout: config.UPSTREAM_TIMEOUT_MS,
     bodyTimeout: config.UPSTREAM_TIMEOUT_MS,
   });
-  const metrics = createMetrics(flags);
+  const metrics = createMetrics(flags, policy.routes);
   const shadowing = createShadowing(config, app.log);
   // A rollout's maxMismatchRate is judged on the shadow comparisons of each window.
   const shadow: ShadowSource = {

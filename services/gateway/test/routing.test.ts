@@ -138,8 +138,11 @@ describe('routing through real upstreams', () => {
     expect(ready.statusCode).toBe(200);
     expect(ready.json()).toMatchObject({ status: 'ready', redis: 'connected' });
     const metrics = (await app.inject({ url: '/metrics' })).body;
+    // A migrating route's series name its flag and side.
     expect(metrics).toMatch(
-      /gateway_requests_total\{route="\/api\/movies",upstream="monolith",status_class="2xx"\} \d+/,
+      new RegExp(
+        `gateway_requests_total\\{route="/api/movies",upstream="monolith",flag="${flag}",side="old",status_class="2xx"\\} \\d+`,
+      ),
     );
     expect(metrics).toContain(`gateway_flag_percent{flag="${flag}"} 0`);
     expect(metrics).toContain('gateway_request_duration_seconds_bucket');
@@ -289,7 +292,9 @@ describe('upstream failures', () => {
     expect(res.json<Echo>().url).toBe('/api/movies?id=7');
     const metrics = (await app.inject({ url: '/metrics' })).body;
     expect(metrics).toMatch(
-      /gateway_fallbacks_total\{route="\/api\/movies",from="movies",to="monolith"\} [1-9]/,
+      new RegExp(
+        `gateway_fallbacks_total\\{route="/api/movies",flag="${flag}",from="movies",to="monolith"\\} [1-9]`,
+      ),
     );
   });
 

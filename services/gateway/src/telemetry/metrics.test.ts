@@ -13,19 +13,25 @@ const samples = (text: string, name: string) =>
 
 describe('metrics', () => {
   it('renders request counts by status class and a cumulative latency histogram', async () => {
-    const metrics = createMetrics(flags);
+    const metrics = createMetrics(flags, [
+      { prefix: '/api/movies', upstream: 'monolith', migrate: { flag: 'movies', to: 'movies' } },
+      { prefix: '/api', upstream: 'monolith' },
+    ]);
     metrics.record('/api/movies', 'movies', 200, 0.0005);
     metrics.record('/api/movies', 'movies', 503, 0.3);
     metrics.record('/api/movies', 'movies', 204, 20);
     metrics.record('/api/movies', 'monolith', 404, 0.001);
+    metrics.record('/api', 'monolith', 200, 0.001);
     const text = await metrics.render();
 
-    const movies = 'route="/api/movies",upstream="movies"';
-    const monolith = 'route="/api/movies",upstream="monolith"';
+    // A migrating route's series name its flag and side; the others only route and upstream.
+    const movies = 'route="/api/movies",upstream="movies",flag="movies",side="new"';
+    const monolith = 'route="/api/movies",upstream="monolith",flag="movies",side="old"';
     expect(samples(text, 'gateway_requests_total')).toEqual([
       `gateway_requests_total{${movies},status_class="2xx"} 2`,
       `gateway_requests_total{${movies},status_class="5xx"} 1`,
       `gateway_requests_total{${monolith},status_class="4xx"} 1`,
+      'gateway_requests_total{route="/api",upstream="monolith",status_class="2xx"} 1',
     ]);
     const buckets = samples(text, 'gateway_request_duration_seconds_bucket');
     expect(buckets).toContain(`gateway_request_duration_seconds_bucket{${movies},le="0.001"} 1`);
@@ -38,6 +44,7 @@ describe('metrics', () => {
     expect(samples(text, 'gateway_request_duration_seconds_count')).toEqual([
       `gateway_request_duration_seconds_count{${movies}} 3`,
       `gateway_request_duration_seconds_count{${monolith}} 1`,
+      'gateway_request_duration_seconds_count{route="/api",upstream="monolith"} 1',
     ]);
     const [sum] = samples(text, 'gateway_request_duration_seconds_sum');
     expect(Number(sum?.split(' ')[1])).toBeCloseTo(20.3005, 6);

@@ -2,6 +2,7 @@ import { LATENCY_BUCKETS } from '@cinemaabyss/service-kit';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { FlagStore } from '../flags/store.js';
 import type { Decision } from '../routing/decide.js';
+import type { PolicyRoute } from '../routing/policy.js';
 
 /**
  * Requests and latency of one route and upstream, counted in plain numbers. prom-client's observe()
@@ -84,14 +85,28 @@ function renderDecisions(decisions: Map<Decision, { flag: string; count: number 
  * metrics, flag values, fallbacks) through prom-client on a registry of our own, so several apps can
  * live in one test process.
  */
-export function createMetrics(flags: Pick<FlagStore, 'names' | 'get' | 'isConnected'>) {
+/**
+ * The labels of one route and upstream. On a migrating route they also name the flag and the side, so a
+ * dashboard or an alert compares old and new per flag without knowing the routing policy.
+ */
+function trafficLabels(routes: readonly PolicyRoute[], route: string, upstream: string): string {
+  const migrate = routes.find((r) => r.prefix === route)?.migrate;
+  const labels = `route="${route}",upstream="${upstream}"`;
+  if (!migrate) return labels;
+  return `${labels},flag="${migrate.flag}",side="${upstream === migrate.to ? 'new' : 'old'}"`;
+}
+
+export function createMetrics(
+  flags: Pick<FlagStore, 'names' | 'get' | 'isConnected'>,
+  routes: readonly PolicyRoute[] = [],
+) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
   const fallbacks = new Counter({
     name: 'gateway_fallbacks_total',
     help: 'GETs retried on the old upstream because the new one could not be reached',
-    labelNames: ['route', 'from', 'to'] as const,
+    labelNames: ['route', 'flag', 'from', 'to'] as const,
     registers: [registry],
   });
   new Gauge({
@@ -144,7 +159,7 @@ export function createMetrics(flags: Pick<FlagStore, 'names' | 'get' | 'isConnec
       }
       let counted = byUpstream.get(upstream);
       if (!counted) {
-        counted = new Traffic(`route="${route}",upstream="${upstream}"`);
+        counted = new Traffic(trafficLabels(routes, route, upstream));
         byUpstream.set(upstream, counted);
       }
       counted.record(statusCode, seconds);
@@ -156,7 +171,8 @@ export function createMetrics(flags: Pick<FlagStore, 'names' | 'get' | 'isConnec
       else decisions.set(decision, { flag, count: 1 });
     },
     fallback(route: string, from: string, to: string): void {
-      fallbacks.labels(route, from, to).inc();
+      const flag = routes.find((r) => r.prefix === route)?.migrate?.flag ?? '';
+      fallbacks.labels(route, flag, from, to).inc();
     },
     authFailure(status: 401 | 429): void {
       authFailures.labels(String(status)).inc();
