@@ -280,7 +280,9 @@ describe('a real Prometheus on the shipped scrape config, against the running st
     });
     await until(
       async () =>
-        (await (await fetch(`${gatewayBase}/ready`)).json()).status === 'ready' ? true : undefined,
+        ((await (await fetch(`${gatewayBase}/ready`)).json()) as { status: string }).status === 'ready'
+          ? true
+          : undefined,
       15_000,
       'the test gateway to be ready',
     );
@@ -353,9 +355,9 @@ describe('a real Prometheus on the shipped scrape config, against the running st
     });
     const rollout = await until(
       async () => {
-        const view = await (
+        const view = (await (
           await fetch(`${gatewayBase}/admin/flags/${flag}/rollout`, { headers: admin })
-        ).json();
+        ).json()) as { state: string; decisions: Array<{ outcome: string; reason: string }> };
         return view.state === 'rolled-back' ? view : undefined;
       },
       20_000,

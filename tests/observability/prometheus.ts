@@ -87,7 +87,7 @@ export async function startPrometheus(binary: string, config: Manifest) {
 
   const api = async (path: string, params: Record<string, string> = {}): Promise<PrometheusApiResult> => {
     const response = await fetch(`${url}/api/v1/${path}?${new URLSearchParams(params)}`);
-    return { status: response.status, body: await response.json() };
+    return { status: response.status, body: (await response.json()) as PrometheusApiResult['body'] };
   };
   return { url, api, stop, log: () => log };
 }
