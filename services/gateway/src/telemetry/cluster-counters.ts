@@ -29,6 +29,9 @@ export class ClusterCounters {
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
+  private last:
+    | { series: string; second: number; pending: ClusterCounters['pending']; fields: Map<string, number> }
+    | undefined;
   /** Counts dropped because Redis stayed unreachable longer than maxPendingSeconds. */
   droppedWindows = 0;
 
@@ -52,11 +55,19 @@ export class ClusterCounters {
   /** Counts `n` for `field` of `series` in the current second. Synchronous, no I/O. */
   add(series: string, field: string, n = 1): void {
     const second = Math.floor(this.now() / 1000);
-    const fields = entry(
-      entry(this.pending, series, () => new Map()),
-      second,
-      () => new Map(),
-    );
+    // A request adds two or three fields to one series in one second: the last lookup is kept for them.
+    const last = this.last;
+    let fields: Map<string, number>;
+    if (last && last.series === series && last.second === second && last.pending === this.pending)
+      fields = last.fields;
+    else {
+      fields = entry(
+        entry(this.pending, series, () => new Map()),
+        second,
+        () => new Map(),
+      );
+      this.last = { series, second, pending: this.pending, fields };
+    }
     fields.set(field, (fields.get(field) ?? 0) + n);
   }
 
