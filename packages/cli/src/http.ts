@@ -83,7 +83,7 @@ function refused(status: number, method: string, path: string, json: unknown, te
       : status === 403
         ? `this token may not do that (403: ${message})`
         : status === 404 && message.startsWith('Route ')
-          ? `the gateway has no ${method} ${path} (404): is its admin API on (ADMIN_TOKEN) and recent enough?`
+          ? `the gateway has no ${method} ${path} (404): is its admin API on (ADMIN_TOKEN or ADMIN_TOKENS_FILE) and recent enough?`
           : `${message} (${status})`;
   return new CliError(because, 1, status);
 }

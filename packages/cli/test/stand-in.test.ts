@@ -57,7 +57,7 @@ describe('errors the gateway will give', () => {
     const run = await cli(['shadow', 'report', 'unknown-endpoint'], env);
     expect(run.code).toBe(1);
     expect(run.stderr).toBe(
-      'cinemaabyss: the gateway has no GET /admin/flags/unknown-endpoint/shadow (404): is its admin API on (ADMIN_TOKEN) and recent enough?\n',
+      'cinemaabyss: the gateway has no GET /admin/flags/unknown-endpoint/shadow (404): is its admin API on (ADMIN_TOKEN or ADMIN_TOKENS_FILE) and recent enough?\n',
     );
   });
 });
