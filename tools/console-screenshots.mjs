@@ -14,6 +14,7 @@ import { chromium } from 'playwright-core';
 import { buildApp } from '../services/gateway/dist/app.js';
 import { configSchema } from '../services/gateway/dist/config.js';
 import { BUILT_IN_POLICY, policySchema } from '../services/gateway/dist/routing/policy.js';
+import { launchChromium } from './chromium.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const deadline = (ms, what) => {
@@ -155,18 +156,7 @@ try {
     'the rollout to reach 25 %',
   )(async () => (await admin('alice', 'GET', '/rollout')).percent === 25);
 
-  const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const browser = await launchChromium(chromium);
   cleanups.push(() => browser.close());
   for (const [name, viewport] of [
     ['laptop', { width: 1280, height: 900 }],

@@ -3,28 +3,12 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { launchChromium } from '../../../tools/chromium.mjs';
 import { buildApp } from '../src/app.js';
 import { policyFor, REDIS_URL, testConfig, uniqueFlag, waitFor } from './helpers.js';
 
-/** Debian's chromium (tools/install-chromium.sh); the registries' browser downloads are out of reach. */
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-/** Headless, and quiet: no update, sync or field-trial traffic of its own, so every request is the page's. */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
-}
+/** Debian's chromium, headless and quiet (tools/chromium.mjs, shared with the screenshots script). */
+export const launchBrowser = (): Promise<Browser> => launchChromium(chromium);
 
 export interface TestUpstream {
   url: string;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { flagKey, historyKey } from '../src/flags/store.js';
-import { consoleGateway, launchChromium, openConsole } from './console-browser.js';
+import { consoleGateway, launchBrowser, openConsole } from './console-browser.js';
 import { ADMIN_TOKEN } from './helpers.js';
 
 // Issue 16's browser tests: Debian's chromium driven by playwright-core, against a real gateway on a free
@@ -13,7 +13,7 @@ import { ADMIN_TOKEN } from './helpers.js';
 
 let browser: Browser;
 beforeAll(async () => {
-  browser = await launchChromium();
+  browser = await launchBrowser();
 });
 afterAll(() => browser?.close());
 

@@ -91,19 +91,7 @@ describe('the built server', () => {
         'flags: { movies: {} }',
       ].join('\n'),
     );
-    const child = spawn(process.execPath, [join(root, 'dist/server.js')], {
-      env: {
-        ...process.env,
-        GATEWAY_ROUTES_FILE: file,
-        PORT: String(Number(new URL(await refusedUrl()).port)),
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk;
-    });
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { code, stderr } = await startRefused({ GATEWAY_ROUTES_FILE: file });
     expect(code).toBe(1);
     expect(stderr).toContain(`Invalid routes file ${file}:`);
     expect(stderr).toContain('routes[2].migrate.to: unknown upstream "users"');
@@ -115,20 +103,22 @@ describe('the built server', () => {
       file,
       JSON.stringify({ operators: [{ name: 'alice', role: 'operator', tokenSha256: 'x' }] }),
     );
-    const child = spawn(process.execPath, [join(root, 'dist/server.js')], {
-      env: {
-        ...process.env,
-        ADMIN_TOKENS_FILE: file,
-        PORT: String(Number(new URL(await refusedUrl()).port)),
-      },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk;
-    });
-    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { code, stderr } = await startRefused({ ADMIN_TOKENS_FILE: file });
     expect(code).toBe(1);
     expect(stderr).toBe(`ADMIN_TOKENS_FILE ${file}: operators[0].tokenSha256: must be 64 hex characters\n`);
   }, 15_000);
 });
+
+/** Starts the built server with `env`, which it should refuse; resolves with its exit code and stderr. */
+async function startRefused(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [join(root, 'dist/server.js')], {
+    env: { ...process.env, ...env, PORT: String(Number(new URL(await refusedUrl()).port)) },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk;
+  });
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  return { code, stderr };
+}
