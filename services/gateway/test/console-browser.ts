@@ -115,6 +115,7 @@ export async function openConsole(browser: Browser, gatewayUrl: string) {
   const requests: string[] = [];
   /** Data calls (the admin API, not the page's files) made without a bearer token, or with a cookie. */
   const unauthenticated: Array<Promise<string | undefined>> = [];
+  let closing = false;
   page.on('request', (request) => {
     requests.push(request.url());
     const { pathname } = new URL(request.url());
@@ -127,7 +128,10 @@ export async function openConsole(browser: Browser, gatewayUrl: string) {
           /^Bearer \S+$/.test(headers.authorization ?? '') && headers.cookie === undefined
             ? undefined
             : `${request.method()} ${pathname}`,
-        ),
+        )
+        // The page polls every second: a call made as it closes can no longer be described. Checked
+        // calls came before the close; any other failure is reported as a call of its own.
+        .catch((error: Error) => (closing ? undefined : `${request.method()} ${pathname}: ${error.message}`)),
     );
   });
   await page.goto(`${gatewayUrl}/admin/console`);
@@ -148,6 +152,9 @@ export async function openConsole(browser: Browser, gatewayUrl: string) {
     async confirm() {
       await page.click('#confirm [data-answer="ok"]');
     },
-    close: () => context.close(),
+    close: () => {
+      closing = true;
+      return context.close();
+    },
   };
 }
