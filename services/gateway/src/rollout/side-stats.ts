@@ -20,6 +20,20 @@ const fieldsOf = (side: Side): Fields => ({
   buckets: Array.from({ length: BUCKETS + 1 }, (_, i) => `${side}:b${i}`),
 });
 const FIELDS: Record<Side, Fields> = { old: fieldsOf('old'), new: fieldsOf('new') };
+/** A slot's counts as one array: per side its requests, its errors, then its buckets. */
+const STRIDE = 2 + BUCKETS + 1;
+const FIELD_OF_INDEX = (['old', 'new'] as const).flatMap((side) => [
+  FIELDS[side].requests,
+  FIELDS[side].errors,
+  ...FIELDS[side].buckets,
+]);
+
+interface Slot {
+  series: string;
+  startMs: number;
+  endMs: number;
+  counts: number[];
+}
 
 export interface SideStatsOptions {
   /**
@@ -38,8 +52,8 @@ export interface SideStatsOptions {
 export class SideStats {
   private readonly resolutionMs: number;
   private readonly now: () => number;
-  /** The series of each flag's current slot, rebuilt once per slot instead of per request. */
-  private readonly current = new Map<string, { name: string; endMs: number }>();
+  /** Each flag's current slot: counted in a plain array, handed to the counters at each flush. */
+  private readonly current = new Map<string, Slot>();
 
   constructor(
     private readonly counters: ClusterCounters,
@@ -47,6 +61,9 @@ export class SideStats {
   ) {
     this.resolutionMs = options.resolutionMs ?? 1_000;
     this.now = options.now ?? Date.now;
+    counters.onFlush(() => {
+      for (const slot of this.current.values()) this.handOver(slot);
+    });
   }
 
   /**
@@ -55,18 +72,39 @@ export class SideStats {
    */
   record(flag: string, side: Side, statusCode: number, seconds: number, fellBack = false): void {
     const now = this.now();
-    let series = this.current.get(flag);
-    if (!series || now >= series.endMs) {
-      const slot = Math.floor(now / this.resolutionMs);
-      series = { name: seriesName(flag, slot), endMs: (slot + 1) * this.resolutionMs };
-      this.current.set(flag, series);
+    let slot = this.current.get(flag);
+    if (!slot || now >= slot.endMs) {
+      if (slot) this.handOver(slot);
+      const index = Math.floor(now / this.resolutionMs);
+      const startMs = index * this.resolutionMs;
+      slot = {
+        series: seriesName(flag, index),
+        startMs,
+        endMs: startMs + this.resolutionMs,
+        counts: new Array(2 * STRIDE).fill(0),
+      };
+      this.current.set(flag, slot);
     }
-    const fields = FIELDS[fellBack ? 'new' : side];
-    this.counters.add(series.name, fields.requests);
-    if (statusCode >= 500 || fellBack) this.counters.add(series.name, fields.errors);
+    // Array increments: counting through ClusterCounters' string-keyed Maps on every request cost
+    // 2-3 % of the gateway's throughput head to head (docs/benchmarks.md).
+    const counts = slot.counts;
+    const base = fellBack || side === 'new' ? STRIDE : 0;
+    counts[base] = counts[base]! + 1;
+    if (statusCode >= 500 || fellBack) counts[base + 1] = counts[base + 1]! + 1;
     const ms = seconds * 1000;
-    const bucket = ms <= 1 ? 0 : Math.min(BUCKETS, Math.ceil(Math.log2(ms) * PER_DOUBLING));
-    this.counters.add(series.name, fields.buckets[bucket]!);
+    const bucket = base + 2 + (ms <= 1 ? 0 : Math.min(BUCKETS, Math.ceil(Math.log2(ms) * PER_DOUBLING)));
+    counts[bucket] = counts[bucket]! + 1;
+  }
+
+  /** Moves a slot's counts so far into the cluster counters, in the slot's own second. */
+  private handOver(slot: Slot): void {
+    const { counts } = slot;
+    for (let i = 0; i < counts.length; i++) {
+      const n = counts[i]!;
+      if (n === 0) continue;
+      this.counters.add(slot.series, FIELD_OF_INDEX[i]!, n, slot.startMs);
+      counts[i] = 0;
+    }
   }
 
   /** Both sides' stats over the slots overlapping [fromMs, toMs), summed over every replica. */

@@ -29,6 +29,7 @@ export class ClusterCounters {
   private readonly now: () => number;
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
+  private readonly collectors: Array<() => void> = [];
   private last:
     | { series: string; second: number; pending: ClusterCounters['pending']; fields: Map<string, number> }
     | undefined;
@@ -45,6 +46,11 @@ export class ClusterCounters {
     this.now = options.now ?? Date.now;
   }
 
+  /** Runs `collect` at the start of every flush: a caller counting in a cheaper form of its own adds it then. */
+  onFlush(collect: () => void): void {
+    this.collectors.push(collect);
+  }
+
   /** Starts flushing every flushMs; the timer never keeps the process alive. */
   start(): this {
     this.timer ??= setInterval(() => void this.flush().catch(() => {}), this.flushMs);
@@ -52,9 +58,9 @@ export class ClusterCounters {
     return this;
   }
 
-  /** Counts `n` for `field` of `series` in the current second. Synchronous, no I/O. */
-  add(series: string, field: string, n = 1): void {
-    const second = Math.floor(this.now() / 1000);
+  /** Counts `n` for `field` of `series` in the second of `atMs` (now). Synchronous, no I/O. */
+  add(series: string, field: string, n = 1, atMs = this.now()): void {
+    const second = Math.floor(atMs / 1000);
     // A request adds two or three fields to one series in one second: the last lookup is kept for them.
     const last = this.last;
     let fields: Map<string, number>;
@@ -105,6 +111,7 @@ export class ClusterCounters {
   }
 
   private async write(): Promise<void> {
+    for (const collect of this.collectors) collect();
     if (this.pending.size === 0) return;
     const batch = this.pending;
     this.pending = new Map();
