@@ -2,10 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { HttpError } from '@cinemaabyss/service-kit';
 import type { FastifyBaseLogger } from 'fastify';
-import { Redis } from 'ioredis';
 import type { Config } from '../config.js';
 import type { FlagStore } from '../flags/store.js';
-import { ClusterCounters } from '../telemetry/cluster-counters.js';
+import { ClusterCounters, failFastRedis } from '../telemetry/cluster-counters.js';
 import { RolloutControls, type ShadowCheck } from './controls.js';
 import { type MismatchSource, RolloutDriver } from './driver.js';
 import type { FlagWriter } from './flag-writer.js';
@@ -27,15 +26,8 @@ export function createRollouts(
   config: Config,
   { flags, log, shadow }: { flags: FlagStore; log: FastifyBaseLogger; shadow?: ShadowSource },
 ) {
-  const redis = new Redis(config.REDIS_URL, {
-    // Fail fast: a frozen rollout is the answer to an outage, not a queue of stale writes.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 1_000,
-    retryStrategy: (attempt: number) => Math.min(attempt * 100, 1_000),
-    connectionName: 'gateway-rollouts',
-  });
-  redis.on('error', (error: Error) => log.debug({ err: error }, 'rollout connection error'));
+  // Fail fast: a frozen rollout is the answer to an outage, not a queue of stale writes.
+  const redis = failFastRedis(config.REDIS_URL, 'gateway-rollouts', log);
   const counters = new ClusterCounters(redis, { flushMs: config.CLUSTER_COUNTERS_FLUSH_MS }).start();
   const stats = new SideStats(counters, { resolutionMs: config.ROLLOUT_RESOLUTION_MS });
   const store = new RolloutStore(redis);

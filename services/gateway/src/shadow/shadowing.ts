@@ -1,7 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { Redis } from 'ioredis';
 import { Agent } from 'undici';
-import { ClusterCounters } from '../telemetry/cluster-counters.js';
+import { ClusterCounters, failFastRedis } from '../telemetry/cluster-counters.js';
 import type { ShadowConfig } from './config.js';
 import { Mirror } from './mirror.js';
 import { ShadowRecorder } from './recorder.js';
@@ -22,15 +21,8 @@ export function createShadowing(
   },
   log: FastifyBaseLogger,
 ) {
-  const redis = new Redis(config.REDIS_URL, {
-    // Fail fast instead of queueing: a report asked for while Redis is down is a 503, not a wait.
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 1_000,
-    retryStrategy: (attempt: number) => Math.min(attempt * 100, 1_000),
-    connectionName: 'gateway-shadow',
-  });
-  redis.on('error', (error: Error) => log.debug({ err: error }, 'shadow counters connection error'));
+  // Fail fast instead of queueing: a report asked for while Redis is down is a 503, not a wait.
+  const redis = failFastRedis(config.REDIS_URL, 'gateway-shadow', log);
   // Flushed as often as the rollout's counts, so a rollout window judges its mismatches with its traffic.
   const counters = new ClusterCounters(redis, { flushMs: config.CLUSTER_COUNTERS_FLUSH_MS }).start();
   const recorder = new ShadowRecorder(redis, counters).start();
