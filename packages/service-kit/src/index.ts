@@ -8,4 +8,5 @@ export {
   serviceMetrics,
 } from './metrics.js';
 export { fastifyOptions, type ServiceOptions } from './options.js';
-export { type AppDeps, type Lifecycle, runService, StartupError } from './server.js';
+export { type AppDeps, type Lifecycle, runService } from './server.js';
+export { describeError, StartupError, startFailureMessage } from './start-failure.js';

@@ -1,15 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfig } from './config.js';
 import type { ServiceOptions } from './options.js';
-
-/**
- * A start-up failure that is the operator's to fix (a dependency that never came up, say): the process
- * exits with this message only, like a ConfigError, because a stack trace would add nothing.
- */
-export class StartupError extends Error {
-  override name = 'StartupError';
-}
+import { startFailureMessage } from './start-failure.js';
 
 interface ServiceConfig {
   PORT: number;
@@ -32,8 +25,8 @@ export interface AppDeps extends Partial<Lifecycle> {
 
 /**
  * A service's whole `server.ts`: read the environment, build the app and listen; on SIGTERM or SIGINT fail
- * readiness, wait SHUTDOWN_DELAY_MS, then drain and exit. A ConfigError or StartupError exits with its message
- * only (no stack), because it is the operator's to fix, not a bug.
+ * readiness, wait SHUTDOWN_DELAY_MS, then drain and exit. A failure to start exits 1 with a message naming the
+ * step and the reason (startFailureMessage); a ConfigError or StartupError with its message only.
  */
 export async function runService<C extends ServiceConfig>(
   schema: z.ZodType<C>,
@@ -42,16 +35,18 @@ export async function runService<C extends ServiceConfig>(
   let shuttingDown = false;
   let config: C;
   let app: FastifyInstance;
+  // The step under way, so a failure says which one failed.
+  let step = 'reading the configuration';
   try {
     config = loadConfig(schema);
+    step = 'building the app';
     app = await build(config, { isShuttingDown: () => shuttingDown });
+    step = 'getting ready (plugins and onReady hooks: dependencies, migrations)';
+    await app.ready();
+    step = `listening on 0.0.0.0:${config.PORT}`;
     await app.listen({ port: config.PORT, host: '0.0.0.0' });
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof StartupError) {
-      process.stderr.write(`${error.message}\n`);
-    } else {
-      process.stderr.write(`Failed to start: ${(error as Error).stack ?? String(error)}\n`);
-    }
+    process.stderr.write(`${startFailureMessage(step, error)}\n`);
     process.exit(1);
   }
 

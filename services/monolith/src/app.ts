@@ -29,8 +29,17 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     isShuttingDown: deps.isShuttingDown,
     metrics,
   });
-  // Runs after the wait for the database (hooks run in order); a StartupError ends the process.
-  if (config.DB_MIGRATE_ON_START) app.addHook('onReady', () => migrateSchema(config.DATABASE_URL, app.log));
+  // Runs after the wait for the database (hooks run in order); a StartupError ends the process. The hook
+  // resolves to nothing: Fastify takes any value an onReady hook resolves with as its error.
+  if (config.DB_MIGRATE_ON_START) {
+    app.addHook('onReady', async () => {
+      const applied = await migrateSchema(config.DATABASE_URL, app.log);
+      app.log.info(
+        { applied },
+        applied.length ? `applied ${applied.length} migration(s) on start` : 'database schema is up to date',
+      );
+    });
+  }
   await app.register(userRoutes, { db });
   await app.register(movieRoutes, { db });
   await app.register(paymentRoutes, { db });

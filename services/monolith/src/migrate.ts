@@ -1,5 +1,5 @@
 import { describeTarget, retryUntilReachable } from '@cinemaabyss/postgres';
-import { ConfigError, loadConfig, StartupError } from '@cinemaabyss/service-kit';
+import { ConfigError, describeError, loadConfig, StartupError } from '@cinemaabyss/service-kit';
 import pg from 'pg';
 import { pino } from 'pino';
 import { configSchema } from './config.js';
@@ -27,8 +27,8 @@ try {
   );
 } catch (error) {
   const known = error instanceof StartupError || error instanceof ConfigError;
-  process.stderr.write(
-    `Migration failed: ${known ? (error as Error).message : ((error as Error).stack ?? error)}\n`,
-  );
+  // The operator's problems stand alone; anything else gets its stack too.
+  const stack = !known && error instanceof Error ? `\n${error.stack}` : '';
+  process.stderr.write(`Migration failed: ${known ? error.message : describeError(error)}${stack}\n`);
   process.exitCode = 1;
 }
