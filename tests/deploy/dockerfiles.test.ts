@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { endpoints, repoRoot } from './tools.js';
+import { endpoints, pinnedNodeVersion, repoRoot } from './tools.js';
 
 // Port and liveness path from deploy/services.json: the image's HEALTHCHECK restarts a hung process only.
 describe.each(Object.entries(endpoints))('services/%s/Dockerfile', (name, { port, liveness: health }) => {
@@ -10,8 +10,12 @@ describe.each(Object.entries(endpoints))('services/%s/Dockerfile', (name, { port
   const stages = text.split(/^FROM /m).slice(1);
   const final = stages.at(-1) ?? '';
 
-  it('pins a Node 24 slim or alpine base by full version', () => {
-    expect(text).toMatch(/^ARG NODE_IMAGE=node:24\.\d+\.\d+-(bookworm-slim|slim|alpine3\.\d+)$/m);
+  it('pins a slim or alpine base of the one Node the stack and the tests run (tools/node.sh)', () => {
+    const version = pinnedNodeVersion().replaceAll('.', '\\.');
+    expect(version).toMatch(/^24\\\./);
+    expect(text).toMatch(
+      new RegExp(`^ARG NODE_IMAGE=node:${version}-(bookworm-slim|slim|alpine3\\.\\d+)$`, 'm'),
+    );
     // biome-ignore lint/suspicious/noTemplateCurlyInString: the Dockerfile's own ${NODE_IMAGE}, not a template
     for (const stage of stages) expect(stage.startsWith('${NODE_IMAGE}')).toBe(true);
   });

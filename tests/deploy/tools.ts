@@ -98,6 +98,14 @@ export function pinnedKafkaVersion(): string {
   return version;
 }
 
+/** The one Node version of the stack, the tests and the images: tools/node.sh's pin. */
+export function pinnedNodeVersion(): string {
+  const script = readFileSync(join(repoRoot, 'tools/node.sh'), 'utf8');
+  const version = /^CINEMAABYSS_NODE_VERSION=(\d+\.\d+\.\d+)$/m.exec(script)?.[1];
+  if (!version) throw new Error('tools/node.sh has no CINEMAABYSS_NODE_VERSION=<x.y.z>');
+  return version;
+}
+
 export const serviceNames = ['monolith', 'movies', 'events', 'gateway'] as const;
 export type ServiceName = (typeof serviceNames)[number];
 
