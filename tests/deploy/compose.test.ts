@@ -98,17 +98,18 @@ describe('compose.yaml', () => {
     }
   });
 
-  it('publishes the gateway on its port, Kafka UI on 8090, Prometheus and Grafana, nothing else', () => {
+  it('publishes the gateway on its port, Kafka UI (8090), Prometheus and Grafana on loopback only, nothing else', () => {
     // biome-ignore lint/suspicious/noExplicitAny: a parsed compose file: any shape, checked by the assertions
     const published = Object.entries<Record<string, any>>(compose.services)
       .filter(([, service]) => service.ports)
       .map(([name, service]) => [name, service.ports]);
     const { port } = endpoints.gateway;
     expect(published).toEqual([
-      ['kafka-ui', ['8090:8080']],
+      // Without a login (Kafka UI) or with a default one (Grafana): never on every interface.
+      ['kafka-ui', ['127.0.0.1:8090:8080']],
       ['gateway', [`${port}:${port}`]],
-      ['prometheus', ['9090:9090']],
-      ['grafana', ['3000:3000']],
+      ['prometheus', ['127.0.0.1:9090:9090']],
+      ['grafana', ['127.0.0.1:3000:3000']],
     ]);
   });
 
