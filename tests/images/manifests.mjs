@@ -1,61 +1,87 @@
 #!/usr/bin/env node
-// Prints, one per line, the `podman run` arguments that run a container of deploy/k8s the way its manifest
-// runs it: user, read-only root, emptyDir mounts as the only tmpfs, generated ConfigMaps as read-only files, capabilities, no new privileges, limits,
-// grace period, command and the whole environment (ConfigMaps, Secrets, $(VAR) expansion). Host networking:
-// the manifests' service host names become 127.0.0.1, and the ports of the four services move by
-// --port-offset so they do not clash with the native stack. Secret values come from this process's
-// environment under the Secret's key (POSTGRES_PASSWORD, ADMIN_TOKEN). Anything in a manifest this cannot
-// reproduce faithfully is an error, never skipped.
+// Prints, one per line, the `podman run` arguments that run a container the way a rendered Kubernetes path runs
+// it (`kustomize build deploy/k8s` or `helm template` of the chart, as given): user, read-only root, emptyDir
+// mounts as the only tmpfs, ConfigMap volumes as read-only files, capabilities, no new privileges, limits,
+// grace period, command and the whole environment (ConfigMaps, Secrets, $(VAR) expansion). The Deployment is
+// the one whose pods carry app.kubernetes.io/name=<app>. Host networking and the native stack's stand-ins as
+// in standins.mjs. Secret values come from this process's environment under the Secret's key
+// (POSTGRES_PASSWORD, ADMIN_TOKEN): they are the installation's, not the path's. Anything in a manifest this
+// cannot reproduce faithfully is an error, never skipped.
 //
-//   node tests/images/manifests.mjs <deployment> <container> <image> [--port-offset N] [--set KEY=VALUE]...
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+//   node tests/images/manifests.mjs <rendered.yaml> <app> <container> <image> --files DIR [--port-offset N]
+//     [--schema NAME] [--redis-db N] [--override KEY=VALUE]...
+//   node tests/images/manifests.mjs <rendered.yaml> --stand-ins
+//     one line per workload the path runs from a third-party image: "<kind>/<name> <image> <host>:<port>..."
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
-
-const k8s = join(dirname(fileURLToPath(import.meta.url)), '../../deploy/k8s');
-
-function fail(message) {
-  console.error(`manifests.mjs: ${message}`);
-  process.exit(2);
-}
+import { applyOverrides, envArgs, fail, rewriter } from './standins.mjs';
 
 const { values: options, positionals } = parseArgs({
   allowPositionals: true,
-  options: { 'port-offset': { type: 'string', default: '0' }, set: { type: 'string', multiple: true } },
+  options: {
+    'port-offset': { type: 'string', default: '0' },
+    files: { type: 'string' },
+    schema: { type: 'string' },
+    'redis-db': { type: 'string' },
+    override: { type: 'string', multiple: true },
+    'stand-ins': { type: 'boolean', default: false },
+  },
 });
-if (positionals.length !== 3) fail('usage: manifests.mjs <deployment> <container> <image> [--port-offset N]');
-const [deploymentName, containerName, image] = positionals;
-const portOffset = Number(options['port-offset']);
-
-const kustomization = parseAllDocuments(readFileSync(join(k8s, 'kustomization.yaml'), 'utf8'))[0].toJS();
-const objects = kustomization.resources.flatMap((file) =>
-  parseAllDocuments(readFileSync(join(k8s, file), 'utf8'))
-    .map((document) => document.toJS())
-    .filter(Boolean),
-);
+const objects = parseAllDocuments(readFileSync(positionals[0] ?? fail('no rendered manifests given'), 'utf8'))
+  .map((document) => document.toJS())
+  .filter(Boolean);
 const find = (kind, name) => {
   const found = objects.find((object) => object.kind === kind && object.metadata.name === name);
-  if (!found) fail(`no ${kind} ${name} in deploy/k8s`);
+  if (!found) fail(`no ${kind} ${name} in ${positionals[0]}`);
   return found;
 };
+const SERVICES = ['gateway', 'monolith', 'movies', 'events'];
+const appOf = (object) => object.spec?.template?.metadata?.labels?.['app.kubernetes.io/name'];
+const services = objects.filter((object) => object.kind === 'Service');
+const selecting = (workload) =>
+  services.filter((service) => service.spec.selector?.['app.kubernetes.io/name'] === appOf(workload));
 
-const deployment = find('Deployment', deploymentName);
+if (options['stand-ins']) {
+  // Workloads from images that are not the project's four: the native stack serves their Services' ports.
+  for (const workload of objects.filter((o) => ['Deployment', 'StatefulSet'].includes(o.kind))) {
+    if (SERVICES.includes(appOf(workload))) continue;
+    const images = workload.spec.template.spec.containers.map((c) => c.image).join(',');
+    const endpoints = selecting(workload).flatMap((s) =>
+      s.spec.ports.map((p) => `${s.metadata.name}:${p.port}`),
+    );
+    console.log(`${workload.kind}/${workload.metadata.name} ${images} ${endpoints.join(' ')}`);
+  }
+  process.exit(0);
+}
+if (positionals.length !== 4 || !options.files) {
+  fail('usage: manifests.mjs <rendered.yaml> <app> <container> <image> --files DIR [--port-offset N] ...');
+}
+const [, appName, containerName, image] = positionals;
+const portOffset = Number(options['port-offset']);
+
+const deployment = objects.find((object) => object.kind === 'Deployment' && appOf(object) === appName);
+if (!deployment) fail(`no Deployment of app.kubernetes.io/name=${appName} in ${positionals[0]}`);
 const pod = deployment.spec.template.spec;
 const container = [...(pod.initContainers ?? []), ...pod.containers].find((c) => c.name === containerName);
-if (!container) fail(`no container ${containerName} in Deployment ${deploymentName}`);
+if (!container) fail(`no container ${containerName} in Deployment ${deployment.metadata.name}`);
 
-// The four services' ports (by Service name), shifted; PostgreSQL, Redis and Kafka keep theirs.
+// The four services' ports (by their Services), shifted; PostgreSQL, Redis and Kafka keep theirs.
 const shifted = new Map();
-for (const name of ['gateway', 'monolith', 'movies', 'events']) {
-  const port = find('Service', name).spec.ports[0].port;
-  shifted.set(String(port), String(port + portOffset));
+for (const app of SERVICES) {
+  const workload = objects.find((object) => object.kind === 'Deployment' && appOf(object) === app);
+  if (!workload) continue;
+  for (const service of selecting(workload)) {
+    for (const { port } of service.spec.ports) shifted.set(String(port), String(port + portOffset));
+  }
 }
-const serviceNames = objects.filter((object) => object.kind === 'Service').map((s) => s.metadata.name);
-const hostPattern = new RegExp(`\\b(${serviceNames.join('|')}):(\\d+)\\b`, 'g');
-const toHost = (value) =>
-  value.replace(hostPattern, (_, _name, port) => `127.0.0.1:${shifted.get(port) ?? port}`);
+const rewrite = rewriter({
+  hosts: new Map(services.map((service) => [service.metadata.name, 0])),
+  shifted,
+  schema: options.schema,
+  redisDb: options['redis-db'],
+});
 
 const env = new Map();
 for (const source of container.envFrom ?? []) {
@@ -80,13 +106,9 @@ for (const entry of container.env ?? []) {
     fail(`env ${entry.name}: only value and secretKeyRef are supported`);
   }
 }
-for (const [key, value] of env) env.set(key, toHost(value));
+for (const [key, value] of env) env.set(key, rewrite(value));
 if (env.has('PORT')) env.set('PORT', shifted.get(env.get('PORT')) ?? env.get('PORT'));
-for (const pair of options.set ?? []) {
-  const at = pair.indexOf('=');
-  if (at < 1) fail(`--set expects KEY=VALUE, got "${pair}"`);
-  env.set(pair.slice(0, at), pair.slice(at + 1));
-}
+applyOverrides(env, options.override);
 
 const security = { ...pod.securityContext, ...container.securityContext };
 const args = ['--network=host', '--pull=never'];
@@ -112,12 +134,17 @@ const cpus = (quantity) =>
 for (const mount of container.volumeMounts ?? []) {
   const volume = pod.volumes.find((v) => v.name === mount.name);
   if (volume?.configMap) {
-    // A ConfigMap the kustomization generates from files: each file mounted read-only under its key.
-    const generator = (kustomization.configMapGenerator ?? []).find((g) => g.name === volume.configMap.name);
-    if (!generator || !mount.readOnly) fail(`volume ${mount.name} is not a read-only generated ConfigMap`);
-    for (const entry of generator.files) {
-      const [key, file = key] = entry.split('=');
-      args.push(`--volume=${join(k8s, file)}:${mount.mountPath}/${key}:ro`);
+    // The ConfigMap's keys as read-only files under the mount path, written where --files says.
+    if (!mount.readOnly || mount.subPath) fail(`volume ${mount.name}: only read-only whole ConfigMaps`);
+    const { data } = find('ConfigMap', volume.configMap.name);
+    const items = volume.configMap.items ?? Object.keys(data).map((key) => ({ key, path: key }));
+    const dir = join(options.files, containerName, mount.name);
+    mkdirSync(dir, { recursive: true });
+    for (const { key, path } of items) {
+      if (path.includes('/')) fail(`volume ${mount.name}: nested item paths are not supported`);
+      // Rewritten like every other setting: the routing file names upstreams too.
+      writeFileSync(join(dir, path), rewrite(data[key]));
+      args.push(`--volume=${join(dir, path)}:${mount.mountPath}/${path}:ro`);
     }
     continue;
   }
@@ -129,10 +156,7 @@ const limits = container.resources?.limits ?? {};
 if (limits.memory) args.push(`--memory=${bytes(limits.memory)}`);
 if (limits.cpu) args.push(`--cpus=${cpus(limits.cpu)}`);
 args.push(`--stop-timeout=${pod.terminationGracePeriodSeconds ?? 30}`);
-for (const [key, value] of env) {
-  if (/\n/.test(value)) fail(`${key} holds a newline`);
-  args.push(`--env=${key}=${value}`);
-}
+args.push(...envArgs(env));
 if (container.command) args.push(`--entrypoint=${JSON.stringify(container.command)}`);
 args.push(image, ...(container.args ?? []));
 console.log(args.join('\n'));
