@@ -103,7 +103,9 @@ export class StreamWriter {
   }
 
   tx(changes: ['c' | 'u' | 'd', Table, Row][]): void {
-    const txId = `${this.txNumber++}:${this.lsn}`;
+    // As the connector names them: BEGIN "txId:first change", END "txId:commit position".
+    const number = this.txNumber++;
+    const txId = `${number}:${this.lsn + 8}`;
     const tsMs = this.now();
     this.messages.push(begin(txId, tsMs));
     changes.forEach(([op, table, row], i) => {
@@ -114,6 +116,6 @@ export class StreamWriter {
     });
     this.lsn += 8;
     this.lastCommit = this.lsn;
-    this.messages.push(end(txId, changes.length, tsMs));
+    this.messages.push(end(`${number}:${this.lsn}`, changes.length, tsMs));
   }
 }

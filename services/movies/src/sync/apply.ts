@@ -1,5 +1,12 @@
 import type pg from 'pg';
-import type { Change, GenreRow, LinkRow, MovieRow, Version } from './changes.js';
+import {
+  type Change,
+  type GenreRow,
+  type LinkRow,
+  type MovieRow,
+  type Version,
+  versionOf,
+} from './changes.js';
 import type { Unit } from './units.js';
 
 /** What one applied unit changed, for the metrics and the logs. */
@@ -26,21 +33,25 @@ export async function applyUnit(pool: pg.Pool, unit: Unit): Promise<Applied> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
+    const version = (change: Change) => versionOf(change, unit.commitLsn);
     const movieIds = await upsertMovies(
       client,
       latest(changes, 'movies', (row) => `${row.id}`),
+      version,
     );
     const genreIds = await upsertGenres(
       client,
       latest(changes, 'genres', (row) => `${row.id}`),
+      version,
     );
     const linkMovieIds = await upsertLinks(
       client,
       latest(changes, 'movie_genres', (row) => `${row.movie_id}:${row.genre_id}`),
+      version,
     );
     applied.rows = { movies: movieIds.length, genres: genreIds.length, movie_genres: linkMovieIds.length };
     if (snapshotEnd) {
-      await dropUnread(client, snapshotEnd.version);
+      await dropUnread(client, version(snapshotEnd));
       applied.refreshed = await refresh(client, null);
     } else if (unit.kind === 'transaction') {
       const affected = new Set([...movieIds, ...linkMovieIds, ...(await moviesOfGenres(client, genreIds))]);
@@ -74,19 +85,25 @@ function latest<T extends 'movies' | 'genres' | 'movie_genres'>(
   return [...byKey.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, change]) => change);
 }
 
-const versions = (changes: { version: Version }[]) => ({
-  commit: changes.map((change) => change.version.commitLsn.toString()),
-  change: changes.map((change) => change.version.changeLsn.toString()),
+type VersionOf = (change: Change) => Version;
+
+const versions = (changes: Change[], version: VersionOf) => ({
+  commit: changes.map((change) => version(change).commitLsn.toString()),
+  change: changes.map((change) => version(change).changeLsn.toString()),
 });
 
 // Each upsert moves a row only forward: an older or repeated change (a replay) leaves it as it is.
 const newer = (table: string) =>
   `WHERE (${table}.commit_lsn, ${table}.change_lsn) < (excluded.commit_lsn, excluded.change_lsn)`;
 
-async function upsertMovies(client: pg.PoolClient, changes: Of<'movies'>[]): Promise<number[]> {
+async function upsertMovies(
+  client: pg.PoolClient,
+  changes: Of<'movies'>[],
+  version: VersionOf,
+): Promise<number[]> {
   if (changes.length === 0) return [];
   const full = (change: Of<'movies'>) => (change.deleted ? undefined : (change.row as MovieRow));
-  const { commit, change } = versions(changes);
+  const { commit, change } = versions(changes, version);
   const { rows } = await client.query<{ id: number }>(
     `INSERT INTO source_movies (id, title, description, rating, commit_lsn, change_lsn, deleted)
      SELECT * FROM unnest($1::integer[], $2::text[], $3::text[], $4::float8[], $5::bigint[], $6::bigint[], $7::boolean[])
@@ -108,9 +125,13 @@ async function upsertMovies(client: pg.PoolClient, changes: Of<'movies'>[]): Pro
   return rows.map((row) => row.id);
 }
 
-async function upsertGenres(client: pg.PoolClient, changes: Of<'genres'>[]): Promise<number[]> {
+async function upsertGenres(
+  client: pg.PoolClient,
+  changes: Of<'genres'>[],
+  version: VersionOf,
+): Promise<number[]> {
   if (changes.length === 0) return [];
-  const { commit, change } = versions(changes);
+  const { commit, change } = versions(changes, version);
   const { rows } = await client.query<{ id: number }>(
     `INSERT INTO source_genres (id, name, commit_lsn, change_lsn, deleted)
      SELECT * FROM unnest($1::integer[], $2::text[], $3::bigint[], $4::bigint[], $5::boolean[])
@@ -130,9 +151,13 @@ async function upsertGenres(client: pg.PoolClient, changes: Of<'genres'>[]): Pro
 }
 
 /** Returns the movie of each link that moved. */
-async function upsertLinks(client: pg.PoolClient, changes: Of<'movie_genres'>[]): Promise<number[]> {
+async function upsertLinks(
+  client: pg.PoolClient,
+  changes: Of<'movie_genres'>[],
+  version: VersionOf,
+): Promise<number[]> {
   if (changes.length === 0) return [];
-  const { commit, change } = versions(changes);
+  const { commit, change } = versions(changes, version);
   const { rows } = await client.query<{ movie_id: number }>(
     `INSERT INTO source_movie_genres (movie_id, genre_id, position, commit_lsn, change_lsn, deleted)
      SELECT * FROM unnest($1::integer[], $2::integer[], $3::integer[], $4::bigint[], $5::bigint[], $6::boolean[])

@@ -9,7 +9,14 @@ export interface Version {
   changeLsn: bigint;
 }
 
-export type Marker = { kind: 'begin' | 'end'; txId: string; tsMs: number; eventCount: number | null };
+export interface Marker {
+  kind: 'begin' | 'end';
+  txId: string;
+  tsMs: number;
+  eventCount: number | null;
+  /** The position in the id ("txId:lsn"): at the END, the transaction's commit position. */
+  lsn: bigint | null;
+}
 
 export interface MovieRow {
   id: number;
@@ -33,7 +40,8 @@ interface ChangeBase {
   txId: string | null;
   /** When the source committed it (snapshot reads: when they were read). */
   sourceTsMs: number;
-  version: Version;
+  /** The change's own WAL position (source.lsn); a snapshot read's is the snapshot's position. */
+  lsn: bigint;
   /** The last read of an initial snapshot: the whole source has been read once. */
   snapshotEnd: boolean;
   snapshot: boolean;
@@ -74,8 +82,6 @@ const sourceSchema = z.object({
   lsn: lsnNumber,
   ts_ms: z.number(),
   snapshot: z.union([z.string(), z.boolean()]).nullish(),
-  // "[lastCommitLsn, lsn]" as a JSON string; either may be null.
-  sequence: z.string().nullish(),
 });
 
 const eventSchema = z.object({
@@ -117,6 +123,7 @@ export function decode(value: Buffer | string | null): Decoded {
       txId: marker.id,
       tsMs: marker.ts_ms,
       eventCount: marker.event_count ?? null,
+      lsn: /^\d+:(\d+)$/.test(marker.id) ? BigInt(marker.id.split(':')[1] as string) : null,
     };
   }
   const event = check(eventSchema, json, 'change event');
@@ -125,7 +132,7 @@ export function decode(value: Buffer | string | null): Decoded {
     kind: 'change',
     txId: event.transaction?.id ?? null,
     sourceTsMs: event.source.ts_ms,
-    version: versionOf(event.op, event.source),
+    lsn: BigInt(event.source.lsn),
     snapshot: event.op === 'r',
     snapshotEnd: event.op === 'r' && snapshotFlag === 'last',
   };
@@ -142,38 +149,16 @@ export function decode(value: Buffer | string | null): Decoded {
 }
 
 /**
- * The position that orders changes to one row. A row's changes come in commit order, but the WAL position
- * of a change (source.lsn) is not enough across transactions: one that began before another may commit after
- * it, and a transaction that began before the initial snapshot can commit after it with changes positioned
- * before it. So the first key is the position of the last commit before the change (source.sequence[0],
- * increasing with each transaction in commit order), the second the change's own position. A snapshot read
- * sits at the snapshot's position, before every change streamed after it.
+ * The position that orders changes to one row: the commit position of its transaction, then the change's
+ * own. A row's changes come in commit order, but a change's WAL position alone is not enough: a transaction
+ * that began before another may commit after it, and one that began before the initial snapshot can commit
+ * after it with changes positioned before the snapshot's. A snapshot read sits at the snapshot's position,
+ * before every change of a transaction committed after it. `commitLsn` is the END marker's position; without
+ * it (its END was lost) the transaction's last change stands in, which still orders each row's changes.
  */
-export function versionOf(op: string, source: z.infer<typeof sourceSchema>): Version {
-  const lsn = BigInt(source.lsn);
-  if (op === 'r') return { commitLsn: lsn, changeLsn: 0n };
-  const [lastCommit] = parseSequence(source.sequence);
-  return { commitLsn: lastCommit ?? lsn, changeLsn: lsn };
-}
-
-function parseSequence(sequence: string | null | undefined): [bigint | null, bigint | null] {
-  if (!sequence) return [null, null];
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(sequence);
-  } catch {
-    throw new MalformedMessage(`source.sequence is not JSON: ${sequence}`);
-  }
-  if (!Array.isArray(parsed) || parsed.length !== 2) {
-    throw new MalformedMessage(`source.sequence is not a pair: ${sequence}`);
-  }
-  return parsed.map((item) => {
-    if (item === null) return null;
-    if (typeof item !== 'string' || !/^\d+$/.test(item)) {
-      throw new MalformedMessage(`source.sequence holds a non-LSN: ${sequence}`);
-    }
-    return BigInt(item);
-  }) as [bigint | null, bigint | null];
+export function versionOf(change: Change, commitLsn: bigint | null): Version {
+  if (change.snapshot) return { commitLsn: change.lsn, changeLsn: 0n };
+  return { commitLsn: commitLsn ?? change.lsn, changeLsn: change.lsn };
 }
 
 function check<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {

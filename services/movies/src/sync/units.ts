@@ -1,4 +1,4 @@
-import type { Change, Decoded } from './changes.js';
+import type { Change, Decoded, Marker } from './changes.js';
 
 /**
  * What movies-sync applies as one transaction of the movies database: a source transaction (BEGIN..END),
@@ -9,6 +9,8 @@ export interface Unit {
   changes: Change[];
   /** The END marker's commit time, for a transaction that changed no movie table (lag still counts). */
   endTsMs: number | null;
+  /** The transaction's commit position (its END), by which its changes are ordered; null for snapshots. */
+  commitLsn: bigint | null;
   /** Offset of the unit's last message: once the unit is committed, the consumer may commit past it. */
   lastOffset: bigint;
 }
@@ -47,9 +49,9 @@ export class UnitAssembler {
     if (item === undefined) return done;
     if (item.kind !== 'change') {
       done.push(...this.closeSnapshot());
-      if (item.kind === 'end') return [...done, ...this.closeTransaction(offset, item.tsMs)];
+      if (item.kind === 'end') return [...done, ...this.closeTransaction(offset, item)];
       // A BEGIN while another transaction is open means its END was lost: apply what arrived of it.
-      done.push(...this.closeTransaction(offset - 1n, null));
+      done.push(...this.closeTransaction(offset - 1n, undefined));
       this.open = { txId: item.txId, changes: [], firstOffset: offset };
       return done;
     }
@@ -92,13 +94,27 @@ export class UnitAssembler {
     const snapshot = this.snapshot;
     if (!snapshot) return [];
     this.snapshot = undefined;
-    return [{ kind: 'snapshot', changes: snapshot.changes, endTsMs: null, lastOffset: snapshot.lastOffset }];
+    const { changes, lastOffset } = snapshot;
+    return [{ kind: 'snapshot', changes, endTsMs: null, commitLsn: null, lastOffset }];
   }
 
-  private closeTransaction(lastOffset: bigint, endTsMs: number | null): Unit[] {
+  private closeTransaction(lastOffset: bigint, end: Marker | undefined): Unit[] {
     const open = this.open;
     this.open = undefined;
-    if (!open) return endTsMs === null ? [] : [{ kind: 'transaction', changes: [], endTsMs, lastOffset }];
-    return [{ kind: 'transaction', changes: open.changes, endTsMs, lastOffset }];
+    if (!open && !end) return [];
+    const changes = open?.changes ?? [];
+    const lastChange = changes.reduce<bigint | null>(
+      (top, c) => (top === null || c.lsn > top ? c.lsn : top),
+      null,
+    );
+    return [
+      {
+        kind: 'transaction',
+        changes,
+        endTsMs: end?.tsMs ?? null,
+        commitLsn: end?.lsn ?? lastChange,
+        lastOffset,
+      },
+    ];
   }
 }
