@@ -23,7 +23,9 @@ const forwardedHeaders = ['content-type', 'accept', 'x-request-id', 'x-user-id',
  */
 export async function forwardedWrites(app: FastifyInstance, options: WriteForwarding): Promise<void> {
   const target = new URL('/api/movies', options.ownerUrl);
-  // The body is forwarded untouched, so the owner judges it exactly as a direct client's.
+  // The body is forwarded untouched, whatever its Content-Type, so the owner judges it exactly as a
+  // direct client's (this plugin's own parsers; the app's stay as they are).
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
   app.post('/api/movies', async (request, reply) => {

@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { loadConfig } from '@cinemaabyss/service-kit';
+import type { FastifyInstance } from 'fastify';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
+// The monolith itself: the owner of the writes, and the side the movies service must answer exactly like.
+import { buildApp as buildMonolith } from '../../monolith/src/app.js';
+import { configSchema as monolithConfig } from '../../monolith/src/config.js';
 import { type Config, configSchema, MOVIES_DATABASE_URL } from '../src/config.js';
 import { migrateSchema } from '../src/schema.js';
 
@@ -126,4 +131,15 @@ export async function waitFor<T>(
       throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/**
+ * The monolith as the owner of the writes, built from this checkout and listening on a free port. Its writes
+ * reach the movies database through the stack's capture (Debezium on Kafka Connect) and movies-sync.
+ */
+export async function startOwner(): Promise<{ app: FastifyInstance; url: string }> {
+  const app = await buildMonolith(loadConfig(monolithConfig, { ...process.env, LOG_LEVEL: 'silent' }));
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as AddressInfo;
+  return { app, url: `http://127.0.0.1:${port}` };
 }
