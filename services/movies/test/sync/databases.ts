@@ -73,6 +73,7 @@ export async function throwAwayDatabases() {
   return {
     schema,
     sourceUrl: inSchema(env.SOURCE_DATABASE_URL, schema),
+    targetUrl: inSchema(env.MOVIES_DATABASE_URL, schema),
     /** The monolith's copy, read as the capture role; and the movies database's, read as its owner. */
     source: () => open(env.SOURCE_DATABASE_URL),
     target: () => open(env.MOVIES_DATABASE_URL),
