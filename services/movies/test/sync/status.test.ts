@@ -54,8 +54,8 @@ beforeAll(async () => {
   const metrics = serviceMetrics(app, 'test_sync');
   await app.register(dataStatus, {
     config,
-    target: dbs.target(),
-    lag: () => ({ lagMs: 12, lagP99Ms: 80 }),
+    db: dbs.target(),
+    lag: { lagMs: () => 12, lagP99Ms: () => 80 },
     metrics,
     domain,
   });

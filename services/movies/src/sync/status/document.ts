@@ -5,10 +5,13 @@ import type { ConnectorState } from './connector.js';
 export const CONNECTOR_NAME = 'cinemaabyss-movies';
 export const REPLICATION_SLOT = 'cinemaabyss_movies';
 
-/** Replication lag as the applier measures it: commit in the monolith to applied in the movies database. */
+/**
+ * Replication lag as the applier measures it: commit in the monolith to applied in the movies database, now
+ * and its p99 over the recent window, in ms; null before any measurement. (The applier's LagTracker.)
+ */
 export interface Lag {
-  lagMs: number | null;
-  lagP99Ms: number | null;
+  lagMs(): number | null;
+  lagP99Ms(): number | null;
 }
 
 /**
@@ -41,7 +44,7 @@ export interface StatusParts {
   sourceDatabase: string;
   targetDatabase: string;
   connector: ConnectorState;
-  lag: Lag;
+  lag: { lagMs: number | null; lagP99Ms: number | null };
   retainedWalBytes: number | null;
   /** The last finished parity pass; undefined (state unknown) until one has finished. */
   parity: ParityReport | undefined;

@@ -14,12 +14,14 @@ import { retainedWalBytes } from './wal.js';
 /** A status document outlives 15 missed writes: a dead process's status goes away instead of going stale. */
 const STATUS_TTL_MS = 30_000;
 
+/** What movies-sync hands its plugins (its SyncPluginOptions), and its metrics. */
 export interface DataStatusOptions {
+  /** The process's config, `parityEnv` spread into it. */
   config: ParityConfig;
   /** The movies database, as the applier writes it (its pool is shared, one connection at a time). */
-  target: Database;
-  /** The applier's replication lag now. */
-  lag: () => Lag;
+  db: Database;
+  /** The applier's replication lag. */
+  lag: Lag;
   /** The process's registry (serviceMetrics); the data metrics take its prefix. */
   metrics: ServiceMetrics;
   /** The data domain; its status key is `cinemaabyss:data:<domain>`. Tests use one of their own. */
@@ -34,7 +36,7 @@ export interface DataStatusOptions {
  * with its metrics. Everything starts when the app is ready and stops when it closes.
  */
 export async function dataStatus(app: FastifyInstance, options: DataStatusOptions): Promise<void> {
-  const { config, target, lag, metrics, domain = 'movies' } = options;
+  const { config, db: target, lag, metrics, domain = 'movies' } = options;
   const log = app.log.child({ component: 'data-status' });
   // Reads only: two connections (a chunk reads both sides at once, one per side), and a statement timeout
   // well above a chunk's cost, so a stuck query fails the pass instead of hanging it.
@@ -48,7 +50,7 @@ export async function dataStatus(app: FastifyInstance, options: DataStatusOption
     chunkSize: config.PARITY_CHUNK_SIZE,
     rowsPerSecond: config.PARITY_ROWS_PER_SECOND,
     intervalMs: config.PARITY_INTERVAL_MS,
-    lagMs: () => worstLag(lag()),
+    lagMs: () => worstLag(lag),
     recheckMarginMs: config.PARITY_RECHECK_MARGIN_MS,
     maxRecheckDelayMs: config.PARITY_MAX_RECHECK_DELAY_MS,
     sampleSize: config.PARITY_SAMPLE_SIZE,
@@ -86,7 +88,7 @@ export async function dataStatus(app: FastifyInstance, options: DataStatusOption
       sourceDatabase: databaseName(config.SOURCE_DATABASE_URL),
       targetDatabase: target.target.slice(target.target.lastIndexOf('/') + 1),
       connector: probe.state,
-      lag: lag(),
+      lag: { lagMs: lag.lagMs(), lagP99Ms: lag.lagP99Ms() },
       retainedWalBytes: bytes,
       parity: checker.lastReport,
       now: new Date(),
@@ -115,7 +117,8 @@ export async function dataStatus(app: FastifyInstance, options: DataStatusOption
 }
 
 /** The lag a change in flight may take: the worse of the current lag and its recent p99. */
-function worstLag({ lagMs, lagP99Ms }: Lag): number | null {
-  if (lagMs === null && lagP99Ms === null) return null;
-  return Math.max(lagMs ?? 0, lagP99Ms ?? 0);
+function worstLag(lag: Lag): number | null {
+  const [now, p99] = [lag.lagMs(), lag.lagP99Ms()];
+  if (now === null && p99 === null) return null;
+  return Math.max(now ?? 0, p99 ?? 0);
 }
