@@ -157,6 +157,15 @@ describe('a full parity pass', () => {
     expect(sleeps).toEqual([4_000, 4_000, 4_000]);
   });
 
+  it('reports rows beyond maxSuspects at once, re-checking only the first ones', async () => {
+    await dbs.sourceSql("UPDATE movies SET title = 'In flight' WHERE id IN (31, 32, 33)");
+    const { clock } = virtualClock(async () => {
+      await dbs.targetSql("UPDATE movies SET title = 'In flight' WHERE id IN (31, 32, 33)");
+    });
+    const report = await pass({ clock, maxSuspects: 2 });
+    expect(report).toMatchObject({ state: 'mismatch', mismatched: 1, sampleIds: [33], settled: 2 });
+  });
+
   it('reads at most rowsPerSecond (plus one chunk) from each database in any second of a pass', async () => {
     await dbs.targetSql("UPDATE movies SET title = 'drill down here' WHERE id = 150");
     const rowsPerSecond = 300;

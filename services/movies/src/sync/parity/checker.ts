@@ -44,7 +44,10 @@ export interface ParityOptions {
   maxRecheckDelayMs: number;
   /** Re-checks of a row whose source keeps changing before it is reported anyway. */
   maxRechecks?: number;
-  /** Rows held for re-checking; beyond that the difference is no change in flight and is reported at once. */
+  /**
+   * Rows held for re-checking (about 100 bytes each): a bulk change in the monolith puts every row it touched
+   * in flight at once. Beyond that many, a difference is reported without a re-check.
+   */
   maxSuspects?: number;
   sampleSize: number;
   log: Log;
@@ -90,7 +93,7 @@ export class ParityChecker {
   constructor(private readonly options: ParityOptions) {
     this.clock = options.clock ?? systemClock;
     this.maxRechecks = options.maxRechecks ?? 3;
-    this.maxSuspects = options.maxSuspects ?? 10 * options.chunkSize;
+    this.maxSuspects = options.maxSuspects ?? 100_000;
   }
 
   /** The last finished pass; undefined until one has finished. */
@@ -217,7 +220,9 @@ export class ParityChecker {
         lag === null
           ? this.options.maxRecheckDelayMs
           : Math.min(lag + this.options.recheckMarginMs, this.options.maxRecheckDelayMs);
-      const due = Math.max(...[...suspects.values()].map((s) => s.seenAt)) + delay;
+      let lastSeen = 0;
+      for (const { seenAt } of suspects.values()) lastSeen = Math.max(lastSeen, seenAt);
+      const due = lastSeen + delay;
       const wait = due - this.clock.now();
       if (wait > 0) await this.clock.sleep(wait, signal);
       const ids = [...suspects.keys()];
