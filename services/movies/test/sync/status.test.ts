@@ -195,4 +195,36 @@ describe('the data status in Redis', () => {
       'the connector RUNNING',
     );
   });
+
+  it('keeps measuring without Redis, and closes without waiting for it', async () => {
+    const offline = Fastify();
+    const metrics = serviceMetrics(offline, 'offline_sync');
+    await offline.register(dataStatus, {
+      config: loadConfig(z.object(parityEnv), {
+        SOURCE_DATABASE_URL: dbs.sourceUrl,
+        REDIS_URL: 'redis://127.0.0.1:1',
+        CONNECT_URL: `http://127.0.0.1:${(connect.address() as AddressInfo).port}`,
+        PARITY_INTERVAL_MS: '3600000',
+        DATA_STATUS_INTERVAL_MS: '200',
+      }),
+      db: dbs.target(),
+      lag: { lagMs: () => null, lagP99Ms: () => null },
+      metrics,
+      domain: `${domain}-offline`,
+    });
+    await offline.ready();
+    try {
+      await until(async () => {
+        const lines = (await offline.inject('/metrics')).body.split('\n');
+        return lines.includes(
+          'offline_sync_connector_state{connector="cinemaabyss-movies",state="RUNNING"} 1',
+        ) && lines.some((line) => line.startsWith('offline_sync_parity_last_pass_timestamp_seconds '))
+          ? true
+          : undefined;
+      }, 'the connector state and a finished pass in the metrics');
+    } finally {
+      await offline.close();
+    }
+    expect(await redis.exists(statusKey(`${domain}-offline`))).toBe(0);
+  });
 });

@@ -84,9 +84,10 @@ export class StatusPublisher {
     this.closed = true;
     clearInterval(this.timer);
     await this.writing;
-    await Promise.allSettled([this.redis.quit(), this.subscriber.quit()]);
-    this.redis.disconnect();
-    this.subscriber.disconnect();
+    // QUIT only where connected: on a connection still trying, it would wait for Redis to come back.
+    const connections = [this.redis, this.subscriber];
+    await Promise.allSettled(connections.filter((c) => c.status === 'ready').map((c) => c.quit()));
+    for (const connection of connections) connection.disconnect();
   }
 
   private async write(): Promise<void> {
