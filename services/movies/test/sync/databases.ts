@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createDatabase, type Database, databaseEnv } from '@cinemaabyss/postgres';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createDatabase, type Database, databaseEnv, migrate } from '@cinemaabyss/postgres';
 import { loadConfig } from '@cinemaabyss/service-kit';
 import pg from 'pg';
 import { z } from 'zod';
@@ -29,6 +31,11 @@ export interface MovieRow {
 }
 
 const silent = { info() {}, warn() {} };
+/**
+ * The movies database's own schema (the movies-data part of issue 27), applied to the throw-away schema when
+ * present; until then the table it is specified to create.
+ */
+const moviesMigrations = fileURLToPath(new URL('../../migrations', import.meta.url));
 
 /** `url` with its search_path set to `schema` only. */
 export function inSchema(url: string, schema: string): string {
@@ -58,10 +65,18 @@ export async function throwAwayDatabases() {
       PRIMARY KEY (movie_id, genre_id));
     GRANT USAGE ON SCHEMA ${schema} TO ${reader};
     GRANT SELECT ON movies, genres, movie_genres TO ${reader};`);
-  await targetOwner.query(`
-    CREATE SCHEMA ${schema};
-    CREATE TABLE movies (id integer PRIMARY KEY, title text NOT NULL, description text NOT NULL,
-                         rating double precision NOT NULL, genres text[] NOT NULL);`);
+  await targetOwner.query(`CREATE SCHEMA ${schema}`);
+  if (existsSync(moviesMigrations))
+    await migrate({
+      databaseUrl: inSchema(env.MOVIES_DATABASE_URL, schema),
+      directory: moviesMigrations,
+      log: silent,
+      schema,
+    });
+  else
+    await targetOwner.query(`
+      CREATE TABLE movies (id integer PRIMARY KEY, title text NOT NULL, description text NOT NULL,
+                           rating double precision NOT NULL, genres text[] NOT NULL);`);
 
   const opened: Database[] = [];
   const open = (url: string) => {
