@@ -41,6 +41,9 @@ export async function dataStatus(app: FastifyInstance, options: DataStatusOption
   // Reads only: two connections (a chunk reads both sides at once, one per side), and a statement timeout
   // well above a chunk's cost, so a stuck query fails the pass instead of hanging it.
   const source = createDatabase(config.SOURCE_DATABASE_URL, log, { max: 2, statementTimeoutMs: 30_000 });
+  // Names only in the status, never URLs: Database.target is `host:port/name`.
+  const sourceDatabase = databaseName(config.SOURCE_DATABASE_URL);
+  const targetDatabase = target.target.slice(target.target.lastIndexOf('/') + 1);
   let connector: ConnectorState | undefined;
   let walBytes: number | null = null;
 
@@ -85,8 +88,8 @@ export async function dataStatus(app: FastifyInstance, options: DataStatusOption
     walBytes = bytes;
     return statusDocument({
       domain,
-      sourceDatabase: databaseName(config.SOURCE_DATABASE_URL),
-      targetDatabase: target.target.slice(target.target.lastIndexOf('/') + 1),
+      sourceDatabase,
+      targetDatabase,
       connector: probe.state,
       lag: { lagMs: lag.lagMs(), lagP99Ms: lag.lagP99Ms() },
       retainedWalBytes: bytes,
