@@ -66,11 +66,11 @@ export async function topicWith(topic: string, messages: string[]): Promise<numb
       waitForLeaders: true,
       topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
     });
-    for (let i = 0; i < messages.length; i += 5_000) {
+    for (let i = 0; i < messages.length; i += 1_000) {
       await producer.send({
         topic,
         acks: -1,
-        messages: messages.slice(i, i + 5_000).map((value) => ({ key: null, value })),
+        messages: messages.slice(i, i + 1_000).map((value) => ({ key: null, value })),
       });
     }
     return messages.length;
