@@ -60,7 +60,7 @@ export async function buildSyncApp(config: SyncConfig, deps: SyncDeps = {}): Pro
     return { status: true };
   });
 
-  // The status publisher and the parity checker (issue 27) plug in here and read `lag` and `db`.
+  // The status publisher and the parity checker (issue 27) plug in here (plugins.ts) and read `lag` and `db`.
   for (const plugin of deps.plugins ?? []) await app.register(plugin, { config, db, lag });
 
   app.addHook('onReady', async () => {
