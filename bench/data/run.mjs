@@ -176,6 +176,7 @@ async function snapshotThroughput() {
     );
   } finally {
     await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+    await admin.deleteGroups([`${topic}-group`]).catch(() => {});
     await db.query(`DROP SCHEMA IF EXISTS ${run} CASCADE`);
     await Promise.all([admin.disconnect(), producer.disconnect(), db.end()]);
   }

@@ -89,6 +89,17 @@ export async function deleteTopic(topic: string): Promise<void> {
   }
 }
 
+/** Removes a test's consumer group once its consumer has left. */
+export async function deleteGroup(groupId: string): Promise<void> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    await admin.deleteGroups([groupId]);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** The offset `groupId` committed on partition 0 of `topic` (-1 when none). */
 export async function committedOffset(groupId: string, topic: string): Promise<number> {
   const admin = kafka().admin();

@@ -8,6 +8,7 @@ import { StreamWriter } from './debezium.js';
 import {
   brokers,
   committedOffset,
+  deleteGroup,
   deleteTopic,
   startGroupAt,
   throwAwaySchema,
@@ -99,6 +100,7 @@ async function syncUntilDone(
     return (await app.inject('/metrics')).body;
   } finally {
     await app.close();
+    await deleteGroup(groupId);
   }
 }
 
