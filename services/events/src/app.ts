@@ -2,7 +2,7 @@ import { type AppDeps, errorHandling, fastifyOptions, serviceMetrics } from '@ci
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from './config.js';
 import { type EventType, eventTypes, topicsFromConfig } from './events.js';
-import { EventBus } from './kafka.js';
+import { EventBus } from './kafka/bus.js';
 import { createMetrics } from './metrics.js';
 import { createProcessor } from './processor.js';
 import { RecentEvents } from './recent.js';

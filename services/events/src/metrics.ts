@@ -1,7 +1,7 @@
 import type { ServiceMetrics } from '@cinemaabyss/service-kit';
 import { Counter, Gauge } from 'prom-client';
 import { type EventType, eventTypes } from './events.js';
-import type { PartitionLag } from './kafka.js';
+import type { PartitionLag } from './kafka/bus.js';
 
 /**
  * The events' own metrics, on the service's registry (served on /metrics with the request metrics). Every

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { decodeEvent, type EventType } from './events.js';
-import type { ConsumedMessage, EventBus } from './kafka.js';
+import type { ConsumedMessage, EventBus } from './kafka/bus.js';
 import type { Metrics } from './metrics.js';
 import type { RecentEvents } from './recent.js';
 

@@ -3,7 +3,7 @@ import { HttpError, parseInput } from '@cinemaabyss/service-kit';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { type EventEnvelope, entityKey, eventTypes, payloadSchemas } from './events.js';
-import { type EventBus, KafkaUnavailableError } from './kafka.js';
+import { type EventBus, KafkaUnavailableError } from './kafka/bus.js';
 import type { Metrics } from './metrics.js';
 import type { RecentEvents } from './recent.js';
 
