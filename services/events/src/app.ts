@@ -23,10 +23,20 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     partitions: config.KAFKA_TOPIC_PARTITIONS,
     replicationFactor: config.KAFKA_REPLICATION_FACTOR,
     publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
+    maxMessageBytes: config.KAFKA_MAX_MESSAGE_BYTES,
+    maxBufferedBytes: config.PRODUCER_BUFFER_MAX_BYTES,
     log: app.log,
   });
-  const metrics = createMetrics(serviceMetrics(app, 'events'), () => bus.lag(), topics);
-  const recent = new RecentEvents(config.RECENT_EVENTS_CAPACITY);
+  const recent = new RecentEvents(config.RECENT_EVENTS_CAPACITY, config.RECENT_EVENTS_MAX_BYTES);
+  const metrics = createMetrics(
+    serviceMetrics(app, 'events'),
+    () => bus.lag(),
+    topics,
+    () => ({
+      producer: bus.bufferedBytes(),
+      recent: recent.size(),
+    }),
+  );
   const processor = createProcessor({
     typeByTopic: new Map(eventTypes.map((type): [string, EventType] => [topics[type], type])),
     dlqTopic: config.DLQ_TOPIC,
@@ -45,6 +55,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     topics,
     metrics,
     recent,
+    limits: { maxEventBytes: config.EVENT_MAX_BYTES, maxStringBytes: config.EVENT_MAX_STRING_BYTES },
     isShuttingDown: deps.isShuttingDown ?? (() => false),
   });
   return app;

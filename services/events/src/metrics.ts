@@ -11,6 +11,7 @@ export function createMetrics(
   { registry }: ServiceMetrics,
   lag: () => PartitionLag[],
   topics: Record<EventType, string>,
+  buffered: () => Record<'producer' | 'recent', number>,
 ) {
   const counter = (name: string, help: string, labelNames: string[]) =>
     new Counter({ name, help, labelNames, registers: [registry] });
@@ -39,6 +40,15 @@ export function createMetrics(
     collect() {
       for (const { topic, partition, lag: value } of lag())
         this.set({ topic, partition: String(partition) }, value);
+    },
+  });
+  new Gauge({
+    name: 'events_buffered_bytes',
+    help: 'Bytes held in memory: events waiting for Kafka (producer) and the recent events (recent)',
+    labelNames: ['buffer'],
+    registers: [registry],
+    collect() {
+      for (const [buffer, bytes] of Object.entries(buffered())) this.set({ buffer }, bytes);
     },
   });
   return metrics;

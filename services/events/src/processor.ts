@@ -37,12 +37,15 @@ export function createProcessor({ typeByTopic, dlqTopic, bus, recent, metrics, l
     }
     const { event } = decoded;
     const processedAt = Date.now();
-    recent.add({
-      ...event,
-      ...where,
-      processed_at: new Date(processedAt).toISOString(),
-      produce_to_consume_ms: processedAt - message.timestamp,
-    });
+    recent.add(
+      {
+        ...event,
+        ...where,
+        processed_at: new Date(processedAt).toISOString(),
+        produce_to_consume_ms: processedAt - message.timestamp,
+      },
+      message.value?.length,
+    );
     metrics.consumed.inc({ type: event.type });
     log.info({ type: event.type, id: event.id, ...where }, 'event processed');
   };

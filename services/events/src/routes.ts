@@ -3,7 +3,8 @@ import { HttpError, parseInput } from '@cinemaabyss/service-kit';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { type EventEnvelope, entityKey, eventTypes, payloadSchemas } from './events.js';
-import { type EventBus, KafkaUnavailableError } from './kafka/bus.js';
+import { BufferFullError, type EventBus, KafkaUnavailableError, RecordTooLargeError } from './kafka/bus.js';
+import { checkEventSize, checkPayloadStrings, type EventLimits } from './limits.js';
 import type { Metrics } from './metrics.js';
 import type { RecentEvents } from './recent.js';
 
@@ -12,12 +13,13 @@ interface RouteDeps {
   topics: Record<(typeof eventTypes)[number], string>;
   metrics: Metrics;
   recent: RecentEvents;
+  limits: EventLimits;
   isShuttingDown: () => boolean;
 }
 
 export async function eventRoutes(
   app: FastifyInstance,
-  { bus, topics, metrics, recent, isShuttingDown }: RouteDeps,
+  { bus, topics, metrics, recent, limits, isShuttingDown }: RouteDeps,
 ) {
   app.get('/api/events/health', async () => ({ status: true }));
 
@@ -34,14 +36,24 @@ export async function eventRoutes(
   for (const type of eventTypes) {
     app.post(`/api/events/${type}`, async (request, reply) => {
       const payload = parseInput(payloadSchemas[type], request.body, 'body');
+      checkPayloadStrings(payload, limits);
       const event: EventEnvelope = { id: randomUUID(), type, timestamp: new Date().toISOString(), payload };
+      const json = JSON.stringify(event);
+      checkEventSize(json, payload, limits);
       let published: Awaited<ReturnType<EventBus['publish']>>;
       try {
-        published = await bus.publish(topics[type], entityKey(type, payload), JSON.stringify(event), {
+        published = await bus.publish(topics[type], entityKey(type, payload), json, {
           'x-request-id': request.id,
           'event-type': type,
         });
       } catch (error) {
+        if (error instanceof RecordTooLargeError)
+          throw new HttpError(413, `event: refused by Kafka as too large (${error.message})`);
+        if (error instanceof BufferFullError) {
+          metrics.failed.inc({ type });
+          reply.header('retry-after', '1');
+          throw new HttpError(503, `Kafka is behind, event not published: ${error.message}; retry shortly`);
+        }
         if (!(error instanceof KafkaUnavailableError)) throw error;
         metrics.failed.inc({ type });
         throw new HttpError(503, `Kafka unavailable, event not published: ${error.message}`);

@@ -2,14 +2,26 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { IHeaders, Kafka } from 'kafkajs';
 import { createKafka, Reconnector } from './connection.js';
 import { EventConsumer, type MessageHandler, type PartitionLag } from './consumer.js';
-import { KafkaUnavailableError, ProducerQueue, type Published } from './producer-queue.js';
-import { ensureTopics } from './topics.js';
+import {
+  BufferFullError,
+  KafkaUnavailableError,
+  ProducerQueue,
+  type Published,
+  RecordTooLargeError,
+} from './producer-queue.js';
+import { ensureTopics, type TopicsFound } from './topics.js';
 
 // This folder is the only code that knows about kafkajs (no release since 2023): swapping the client
 // library means rewriting it, nothing else. The rest of the service sees the EventBus below.
 
 export type { ConsumedMessage, PartitionLag } from './consumer.js';
-export { KafkaUnavailableError, type Published } from './producer-queue.js';
+export {
+  BufferFullError,
+  KafkaUnavailableError,
+  type Published,
+  RecordTooLargeError,
+  recordBytes,
+} from './producer-queue.js';
 
 export interface BusOptions {
   brokers: string[];
@@ -22,8 +34,15 @@ export interface BusOptions {
   replicationFactor: number;
   /** Bound on one publish, including the producer's own retries. */
   publishTimeoutMs: number;
+  /** The topics' max.message.bytes as configured; a smaller value found on the topics wins. */
+  maxMessageBytes: number;
+  /** Bytes of messages waiting for Kafka or in a send, together. */
+  maxBufferedBytes: number;
   log: FastifyBaseLogger;
 }
+
+// Below max.message.bytes for the batch's own header; recordBytes() already counts each record generously.
+const batchHeadroomBytes = 1024;
 
 /**
  * One client, one idempotent producer and one consumer group for the process, kept connected in the
@@ -37,10 +56,15 @@ export class EventBus {
   private producerConnected = false;
   private closed = false;
   private readonly inFlight = new Set<Promise<unknown>>();
+  private maxMessageBytes: number;
 
   constructor(private readonly options: BusOptions) {
     this.kafka = createKafka(options);
-    this.queue = new ProducerQueue(this.kafka);
+    this.maxMessageBytes = options.maxMessageBytes;
+    this.queue = new ProducerQueue(this.kafka, {
+      maxBatchBytes: options.maxMessageBytes - batchHeadroomBytes,
+      maxBufferedBytes: options.maxBufferedBytes,
+    });
     this.reconnector = new Reconnector(
       {
         isConnected: () => this.producerConnected && this.consumer?.isStarted() === true,
@@ -79,7 +103,21 @@ export class EventBus {
     return this.consumer?.lag() ?? [];
   }
 
-  /** Resolves only once the broker acknowledged the message; throws KafkaUnavailableError otherwise. */
+  /** The most one record may take (see recordBytes) for the topics to accept it. */
+  maxRecordBytes(): number {
+    return this.maxMessageBytes - batchHeadroomBytes;
+  }
+
+  /** Bytes of messages waiting for Kafka or in a send. */
+  bufferedBytes(): number {
+    return this.queue.buffered();
+  }
+
+  /**
+   * Resolves only once the broker acknowledged the message. Throws BufferFullError (nothing sent, retry
+   * shortly) or RecordTooLargeError (the broker refused this record) without judging the connection, and
+   * KafkaUnavailableError otherwise.
+   */
   async publish(
     topic: string,
     key: string | null,
@@ -102,6 +140,7 @@ export class EventBus {
     try {
       return await Promise.race([send, timeout]);
     } catch (error) {
+      if (error instanceof BufferFullError || error instanceof RecordTooLargeError) throw error;
       this.producerLost(error);
       throw error instanceof KafkaUnavailableError
         ? error
@@ -129,12 +168,23 @@ export class EventBus {
 
   private async connectMissing(): Promise<void> {
     const consumer = this.consumer;
-    if (!consumer?.isStarted()) await ensureTopics(this.kafka, this.options, this.options.log);
+    if (!consumer?.isStarted())
+      this.topicsFound(await ensureTopics(this.kafka, this.options, this.options.log));
     if (!this.producerConnected) {
       await this.queue.producer.connect();
       this.producerConnected = true;
     }
     if (consumer && !consumer.isStarted()) await consumer.start();
+  }
+
+  private topicsFound({ partitions, maxMessageBytes }: TopicsFound): void {
+    if (maxMessageBytes < this.options.maxMessageBytes)
+      this.options.log.warn(
+        { topics: maxMessageBytes, configured: this.options.maxMessageBytes },
+        'the topics accept smaller batches than KAFKA_MAX_MESSAGE_BYTES: batches and dead letters follow the topics',
+      );
+    this.maxMessageBytes = Math.min(this.options.maxMessageBytes, maxMessageBytes);
+    this.queue.topicsFound(partitions, this.maxMessageBytes - batchHeadroomBytes);
   }
 
   private producerLost(error: unknown): void {
