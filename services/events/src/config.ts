@@ -43,6 +43,22 @@ export const configSchema = z
     EVENT_MAX_STRING_BYTES: bytes(64, 64 * MiB).default(64 * KiB),
     /** Bytes of events waiting for or in a send to Kafka; past it a POST gets 503 with Retry-After. */
     PRODUCER_BUFFER_MAX_BYTES: bytes(64 * KiB, 1024 * MiB).default(16 * MiB),
+    /**
+     * Redis shared by the replicas for the Idempotency-Key window. Without it each replica keeps its own
+     * window in memory, which is enough for one replica only.
+     */
+    REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL' }).optional(),
+    /** How long a retry with the same Idempotency-Key yields the same event. */
+    IDEMPOTENCY_WINDOW_MS: z.coerce
+      .number()
+      .int()
+      .min(1_000)
+      .max(7 * 24 * 3_600_000)
+      .default(3_600_000),
+    /** Memory for the window when it is kept in the process (no REDIS_URL); the oldest keys go first. */
+    IDEMPOTENCY_MAX_BYTES: bytes(64 * KiB, 1024 * MiB).default(8 * MiB),
+    /** Memory for the ids of processed events the consumer recognises as duplicates; the oldest go first. */
+    PROCESSED_IDS_MAX_BYTES: bytes(64 * KiB, 1024 * MiB).default(2 * MiB),
     /** Time between failing readiness and closing on SIGTERM (see service-kit runService). */
     SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
     LOG_LEVEL: logLevel,

@@ -11,7 +11,7 @@ export function createMetrics(
   { registry }: ServiceMetrics,
   lag: () => PartitionLag[],
   topics: Record<EventType, string>,
-  buffered: () => Record<'producer' | 'recent', number>,
+  buffered: () => Record<string, number>,
 ) {
   const counter = (name: string, help: string, labelNames: string[]) =>
     new Counter({ name, help, labelNames, registers: [registry] });
@@ -24,12 +24,35 @@ export function createMetrics(
     failed: counter('events_failed_total', 'Events that could not be published (answered 503), by type', [
       'type',
     ]),
+    unknown: counter(
+      'events_outcome_unknown_total',
+      'Publishes Kafka did not confirm in time (answered 503, outcome unknown), by type',
+      ['type'],
+    ),
+    replayed: counter(
+      'events_idempotent_replays_total',
+      'POSTs answered with the event their Idempotency-Key already stood for, by type',
+      ['type'],
+    ),
+    duplicatesSkipped: counter(
+      'events_duplicates_skipped_total',
+      'Consumed events skipped because an event with the same id was processed already, by type',
+      ['type'],
+    ),
     deadLettered: counter('events_dead_lettered_total', 'Invalid messages moved to the dead-letter topic', [
       'topic',
     ]),
   };
   for (const type of eventTypes) {
-    for (const counted of [metrics.produced, metrics.consumed, metrics.failed]) counted.inc({ type }, 0);
+    for (const counted of [
+      metrics.produced,
+      metrics.consumed,
+      metrics.failed,
+      metrics.unknown,
+      metrics.replayed,
+      metrics.duplicatesSkipped,
+    ])
+      counted.inc({ type }, 0);
     metrics.deadLettered.inc({ topic: topics[type] }, 0);
   }
   new Gauge({
@@ -44,7 +67,7 @@ export function createMetrics(
   });
   new Gauge({
     name: 'events_buffered_bytes',
-    help: 'Bytes held in memory: events waiting for Kafka (producer) and the recent events (recent)',
+    help: 'Bytes held in memory: events waiting for Kafka (producer), recent events (recent), processed ids (processed_ids), idempotency keys (idempotency_keys, without Redis)',
     labelNames: ['buffer'],
     registers: [registry],
     collect() {

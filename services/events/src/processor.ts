@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { ProcessedIds } from './dedupe.js';
 import { decodeEvent, type EventType } from './events.js';
 import type { ConsumedMessage, EventBus } from './kafka/bus.js';
 import type { Metrics } from './metrics.js';
@@ -9,16 +10,25 @@ interface ProcessorDeps {
   dlqTopic: string;
   bus: EventBus;
   recent: RecentEvents;
+  processed: ProcessedIds;
   metrics: Metrics;
   log: FastifyBaseLogger;
 }
 
 /**
- * Handles one consumed message: a valid event is logged and recorded; an invalid one is moved to the
+ * Handles one consumed message: a valid event is logged and recorded, once per event id; an invalid one is moved to the
  * dead-letter topic with the reason in its headers, so one poison message never stops a partition.
  * Throwing (the dead-letter topic unreachable) leaves the offset uncommitted, so it is retried.
  */
-export function createProcessor({ typeByTopic, dlqTopic, bus, recent, metrics, log }: ProcessorDeps) {
+export function createProcessor({
+  typeByTopic,
+  dlqTopic,
+  bus,
+  recent,
+  processed,
+  metrics,
+  log,
+}: ProcessorDeps) {
   return async (message: ConsumedMessage): Promise<void> => {
     const where = { topic: message.topic, partition: message.partition, offset: message.offset };
     const type = typeByTopic.get(message.topic);
@@ -36,6 +46,12 @@ export function createProcessor({ typeByTopic, dlqTopic, bus, recent, metrics, l
       return;
     }
     const { event } = decoded;
+    // A retried publish whose first attempt reached Kafka after all, or a redelivery: processed once.
+    if (processed.seen(event.id)) {
+      metrics.duplicatesSkipped.inc({ type: event.type });
+      log.info({ type: event.type, id: event.id, ...where }, 'duplicate event skipped');
+      return;
+    }
     const processedAt = Date.now();
     recent.add(
       {

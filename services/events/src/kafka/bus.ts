@@ -5,6 +5,7 @@ import { EventConsumer, type MessageHandler, type PartitionLag } from './consume
 import {
   BufferFullError,
   KafkaUnavailableError,
+  OutcomeUnknownError,
   ProducerQueue,
   type Published,
   RecordTooLargeError,
@@ -18,6 +19,7 @@ export type { ConsumedMessage, PartitionLag } from './consumer.js';
 export {
   BufferFullError,
   KafkaUnavailableError,
+  OutcomeUnknownError,
   type Published,
   RecordTooLargeError,
   recordBytes,
@@ -114,9 +116,12 @@ export class EventBus {
   }
 
   /**
-   * Resolves only once the broker acknowledged the message. Throws BufferFullError (nothing sent, retry
-   * shortly) or RecordTooLargeError (the broker refused this record) without judging the connection, and
-   * KafkaUnavailableError otherwise.
+   * Resolves only once the broker acknowledged the message. Throws, without judging the connection,
+   * BufferFullError (nothing sent, retry shortly) or RecordTooLargeError (the broker refused this record);
+   * when the time runs out, KafkaUnavailableError if the message was still waiting (it is then withdrawn:
+   * never published) and OutcomeUnknownError if a send held it (the broker may still take it). A send that
+   * failed is an OutcomeUnknownError too (a request may time out after the broker wrote it), unless the
+   * broker answered with a refusal.
    */
   async publish(
     topic: string,
@@ -126,25 +131,30 @@ export class EventBus {
   ): Promise<Published> {
     if (this.closed) throw new KafkaUnavailableError('the service is shutting down');
     if (!this.producerConnected) throw new KafkaUnavailableError('not connected to Kafka');
-    const send = this.queue.enqueue(topic, { key, value, headers });
-    this.inFlight.add(send);
-    void send.catch(() => {}).finally(() => this.inFlight.delete(send));
+    const { published, withdraw } = this.queue.submit(topic, { key, value, headers });
+    this.inFlight.add(published);
+    void published.catch(() => {}).finally(() => this.inFlight.delete(published));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(new KafkaUnavailableError(`no acknowledgement within ${this.options.publishTimeoutMs} ms`)),
-        this.options.publishTimeoutMs,
-      );
+      timer = setTimeout(() => {
+        const within = `no acknowledgement within ${this.options.publishTimeoutMs} ms`;
+        reject(
+          withdraw()
+            ? new KafkaUnavailableError(`${within}; withdrawn before it was sent`)
+            : new OutcomeUnknownError(within, published),
+        );
+      }, this.options.publishTimeoutMs);
     });
     try {
-      return await Promise.race([send, timeout]);
+      return await Promise.race([published, timeout]);
     } catch (error) {
       if (error instanceof BufferFullError || error instanceof RecordTooLargeError) throw error;
       this.producerLost(error);
-      throw error instanceof KafkaUnavailableError
-        ? error
-        : new KafkaUnavailableError((error as Error).message);
+      if (error instanceof KafkaUnavailableError || error instanceof OutcomeUnknownError) throw error;
+      // A send held the message: unless the broker answered with a refusal, it may have written it.
+      const { message } = error as Error;
+      if (isRefusal(error)) throw new KafkaUnavailableError(`refused by Kafka: ${message}`);
+      throw new OutcomeUnknownError(message, published);
     } finally {
       clearTimeout(timer);
     }
@@ -193,6 +203,12 @@ export class EventBus {
     this.producerConnected = false;
     this.reconnector.keepConnecting();
   }
+}
+
+/** The broker answered the Produce request with an error that is not worth a retry: nothing was appended. */
+function isRefusal(error: unknown): boolean {
+  const { name, retriable } = (error ?? {}) as { name?: string; retriable?: boolean };
+  return name === 'KafkaJSProtocolError' && retriable === false;
 }
 
 async function bounded(work: Promise<unknown> | undefined, ms: number, log: FastifyBaseLogger, what: string) {

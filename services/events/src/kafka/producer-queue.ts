@@ -15,6 +15,18 @@ export class BufferFullError extends Error {
   override name = 'BufferFullError';
 }
 
+/** A publish in a send when its time ran out: the broker may still acknowledge it, or not. */
+export class OutcomeUnknownError extends Error {
+  override name = 'OutcomeUnknownError';
+  constructor(
+    message: string,
+    /** Settles when the send does: where the message went, or why it failed. */
+    readonly late: Promise<Published>,
+  ) {
+    super(message);
+  }
+}
+
 /** The broker refused this one record as too large: the connection is fine, retrying cannot help. */
 export class RecordTooLargeError extends Error {
   override name = 'RecordTooLargeError';
@@ -43,6 +55,13 @@ export function recordBytes(message: Message): number {
 function byteLength(value: string | Buffer | null | undefined): number {
   if (value === null || value === undefined) return 0;
   return typeof value === 'string' ? Buffer.byteLength(value) : value.length;
+}
+
+/** A message handed to the queue: its acknowledgement, and a way to take it back while it still waits. */
+export interface Submitted {
+  published: Promise<Published>;
+  /** Removes the message if no send holds it yet (it is then never published): true when it did. */
+  withdraw: () => boolean;
 }
 
 interface Pending {
@@ -98,44 +117,62 @@ export class ProducerQueue {
     return this.bufferedBytes;
   }
 
-  /**
-   * Resolves once the broker acknowledged the message, with where it was written. Throws BufferFullError
-   * at once when the buffer has no room for it.
-   */
+  /** Resolves once the broker acknowledged the message, with where it was written. */
   enqueue(topic: string, message: Message): Promise<Published> {
+    return this.submit(topic, message).published;
+  }
+
+  /**
+   * Hands a message to its partition's queue. `published` rejects with BufferFullError at once when the
+   * buffer has no room for it.
+   */
+  submit(topic: string, message: Message): Submitted {
     const bytes = recordBytes(message);
-    if (this.bufferedBytes + bytes > this.limits.maxBufferedBytes)
-      return Promise.reject(
-        new BufferFullError(
-          `${this.bufferedBytes} bytes already wait for Kafka (limit ${this.limits.maxBufferedBytes})`,
-        ),
+    if (this.bufferedBytes + bytes > this.limits.maxBufferedBytes) {
+      const full = new BufferFullError(
+        `${this.bufferedBytes} bytes already wait for Kafka (limit ${this.limits.maxBufferedBytes})`,
       );
+      return { published: Promise.reject(full), withdraw: () => true };
+    }
     const partition = this.partitionFor(topic, message);
+    const id = `${topic}\0${partition}`;
+    let queue = this.queues.get(id);
+    if (!queue) {
+      queue = { topic, partition, waiting: [], sending: false };
+      this.queues.set(id, queue);
+    }
+    const target = queue;
     this.bufferedBytes += bytes;
-    const release = () => {
-      this.bufferedBytes -= bytes;
+    let settled = false;
+    const settle = () => {
+      if (!settled) this.bufferedBytes -= bytes;
+      settled = true;
     };
-    return new Promise((resolve, reject) => {
-      const id = `${topic}\0${partition}`;
-      let queue = this.queues.get(id);
-      if (!queue) {
-        queue = { topic, partition, waiting: [], sending: false };
-        this.queues.set(id, queue);
-      }
-      queue.waiting.push({
+    let pending: Pending | undefined;
+    const published = new Promise<Published>((resolve, reject) => {
+      pending = {
         message: { ...message, partition },
         bytes,
-        resolve: (published) => {
-          release();
-          resolve(published);
+        resolve: (done) => {
+          settle();
+          resolve(done);
         },
         reject: (error) => {
-          release();
+          settle();
           reject(error);
         },
-      });
-      if (!queue.sending) void this.drain(queue);
+      };
+      target.waiting.push(pending);
     });
+    if (!target.sending) void this.drain(target);
+    const withdraw = () => {
+      const at = pending ? target.waiting.indexOf(pending) : -1;
+      if (at < 0) return false;
+      target.waiting.splice(at, 1);
+      pending?.reject(new KafkaUnavailableError('withdrawn before it was sent'));
+      return true;
+    };
+    return { published, withdraw };
   }
 
   // The default (Java-compatible) partitioner, as the producer would apply it, chosen here so that each
