@@ -42,6 +42,11 @@ export function createMetrics(
     deadLettered: counter('events_dead_lettered_total', 'Invalid messages moved to the dead-letter topic', [
       'topic',
     ]),
+    deadLettersCut: counter(
+      'events_dead_letters_cut_total',
+      'Dead letters stored cut (original headers dropped, value shortened) to fit the dead-letter topic',
+      ['topic'],
+    ),
   };
   for (const type of eventTypes) {
     for (const counted of [
@@ -54,6 +59,7 @@ export function createMetrics(
     ])
       counted.inc({ type }, 0);
     metrics.deadLettered.inc({ topic: topics[type] }, 0);
+    metrics.deadLettersCut.inc({ topic: topics[type] }, 0);
   }
   new Gauge({
     name: 'events_consumer_lag',

@@ -1,7 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
+import { deadLetter } from './dead-letter.js';
 import type { ProcessedIds } from './dedupe.js';
 import { decodeEvent, type EventType } from './events.js';
-import type { ConsumedMessage, EventBus } from './kafka/bus.js';
+import { type ConsumedMessage, type EventBus, RecordTooLargeError } from './kafka/bus.js';
 import type { Metrics } from './metrics.js';
 import type { RecentEvents } from './recent.js';
 
@@ -16,9 +17,10 @@ interface ProcessorDeps {
 }
 
 /**
- * Handles one consumed message: a valid event is logged and recorded, once per event id; an invalid one is moved to the
- * dead-letter topic with the reason in its headers, so one poison message never stops a partition.
- * Throwing (the dead-letter topic unreachable) leaves the offset uncommitted, so it is retried.
+ * Handles one consumed message: a valid event is logged and recorded, once per event id; an invalid one
+ * is moved to the dead-letter topic with the reason in its headers (cut to fit when too large), so one
+ * poison message never stops a partition. Throwing (the dead-letter topic unreachable) leaves the offset
+ * uncommitted, so it is retried.
  */
 export function createProcessor({
   typeByTopic,
@@ -34,15 +36,26 @@ export function createProcessor({
     const type = typeByTopic.get(message.topic);
     const decoded = type ? decodeEvent(type, message.value) : { ok: false as const, reason: 'unknown topic' };
     if (!decoded.ok) {
-      await bus.publish(dlqTopic, message.key?.toString('utf8') ?? null, message.value, {
-        ...message.headers,
-        'x-dlq-reason': decoded.reason,
-        'x-dlq-topic': message.topic,
-        'x-dlq-partition': String(message.partition),
-        'x-dlq-offset': message.offset,
-      });
+      const letter = deadLetter(message, decoded.reason, bus.maxRecordBytes());
+      try {
+        await bus.publish(dlqTopic, letter.key, letter.value, letter.headers);
+      } catch (error) {
+        // The topic takes less than it said when the service connected: store where it came from, and why.
+        if (!(error instanceof RecordTooLargeError)) throw error;
+        letter.cut = true;
+        letter.headers['x-dlq-cut'] = 'headers,value';
+        letter.headers['x-dlq-value-bytes'] = String(message.value?.length ?? 0);
+        await bus.publish(dlqTopic, null, null, letter.headers).catch((again: unknown) => {
+          if (!(again instanceof RecordTooLargeError)) throw again;
+          log.error({ ...where, reason: decoded.reason }, 'dead letter refused even empty; skipped');
+        });
+      }
       metrics.deadLettered.inc({ topic: message.topic });
-      log.warn({ ...where, reason: decoded.reason }, 'invalid event moved to the dead-letter topic');
+      if (letter.cut) metrics.deadLettersCut.inc({ topic: message.topic });
+      log.warn(
+        { ...where, reason: decoded.reason, cut: letter.cut },
+        'invalid event moved to the dead-letter topic',
+      );
       return;
     }
     const { event } = decoded;
