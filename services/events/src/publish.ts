@@ -140,18 +140,24 @@ export function createPublisher({
       payload,
     });
     // Before the key is claimed, so an event that can never be published leaves no pending key behind.
-    checkEventSize(JSON.stringify(eventOf(record)), payload, limits);
+    let event = eventOf(record);
+    let json = JSON.stringify(event);
+    checkEventSize(json, payload, limits);
     if (key) {
       const claimed = await claim(key, record, type, payload).catch(unavailable);
       if ('answer' in claimed) {
         if (claimed.answer.kind === 'created') metrics.replayed.inc({ type });
         return claimed.answer;
       }
-      record = claimed.record;
+      if (claimed.record !== record) {
+        // A retry of an event not published yet: its id and time, same length, so the same size.
+        record = claimed.record;
+        event = eventOf(record);
+        json = JSON.stringify(event);
+      }
     }
-    const event = eventOf(record);
     try {
-      const published = await bus.publish(topics[type], entityKey(type, payload), JSON.stringify(event), {
+      const published = await bus.publish(topics[type], entityKey(type, payload), json, {
         'x-request-id': requestId,
         'event-type': type,
       });

@@ -171,7 +171,7 @@ export class EventBus {
       this.options.log,
       'producer flush',
     );
-    await bounded(this.queue.producer.disconnect(), 5_000, this.options.log, 'producer disconnect');
+    await bounded(this.queue.disconnect(), 5_000, this.options.log, 'producer disconnect');
     this.producerConnected = false;
     await bounded(reconnecting, 1_000, this.options.log, 'reconnect loop');
   }
@@ -181,7 +181,7 @@ export class EventBus {
     if (!consumer?.isStarted())
       this.topicsFound(await ensureTopics(this.kafka, this.options, this.options.log));
     if (!this.producerConnected) {
-      await this.queue.producer.connect();
+      await this.queue.connect();
       this.producerConnected = true;
     }
     if (consumer && !consumer.isStarted()) await consumer.start();

@@ -1,4 +1,4 @@
-import { type Kafka, type Message, Partitioners, type Producer } from 'kafkajs';
+import { type Kafka, type Message, Partitioners, type Producer, type RecordMetadata } from 'kafkajs';
 
 export interface Published {
   partition: number;
@@ -71,39 +71,47 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
-interface PartitionQueue {
+interface TopicQueue {
   topic: string;
-  partition: number;
   waiting: Pending[];
   sending: boolean;
 }
 
 /**
  * The idempotent producer (acks from all in-sync replicas) and its batching: one queue and one Produce
- * request in flight per partition, each caller told its own offset. Bounded in bytes: the buffer as a
- * whole, and each send below what the broker accepts in one batch.
+ * request in flight per topic, each caller told its own partition and offset. Bounded in bytes: the buffer
+ * as a whole, and each send below what the broker accepts in one batch, so the broker has no reason to
+ * refuse a batch for its size.
  *
- * One partition per send, because kafkajs rolls back the idempotent sequence of every partition of a
- * request that failed, even of those the broker accepted: after one record refused as too large, the next
- * sends to the other partitions were refused as out of order. With one partition per send a refusal
- * concerns that batch alone, and its other records go again one by one.
+ * Should it refuse one anyway (a topic's limit lowered since the service connected), kafkajs rolls back
+ * the idempotent sequence of every partition of that request, also of those the broker accepted, and the
+ * next sends to them are refused as out of order. So the producer is replaced by a new one (new producer
+ * id, fresh sequences), and the refused batch's records go again one by one: the one too large fails
+ * alone, the others are published (those the broker had accepted a second time, under the same event id,
+ * which the consumer skips).
  */
 export class ProducerQueue {
-  readonly producer: Producer;
-  private readonly queues = new Map<string, PartitionQueue>();
+  private producer: Producer;
+  private readonly sendsOf = new Map<Producer, number>();
+  private readonly retired = new Set<Producer>();
+  private readonly queues = new Map<string, TopicQueue>();
   private readonly partitionCount = new Map<string, number>();
   private readonly choose = Partitioners.DefaultPartitioner();
   private bufferedBytes = 0;
 
   constructor(
-    kafka: Kafka,
+    private readonly kafka: Kafka,
     private readonly limits: QueueLimits,
   ) {
-    this.producer = kafka.producer({
-      idempotent: true,
-      // Bounded, so a send gives up within the publish timeout instead of retrying forever.
-      retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 5 },
-    });
+    this.producer = this.newProducer();
+  }
+
+  connect(): Promise<void> {
+    return this.producer.connect();
+  }
+
+  disconnect(): Promise<void> {
+    return this.producer.disconnect();
   }
 
   /** What the topics accept, as found when connecting: the partitions to spread keys over, the batch size. */
@@ -123,7 +131,7 @@ export class ProducerQueue {
   }
 
   /**
-   * Hands a message to its partition's queue. `published` rejects with BufferFullError at once when the
+   * Hands a message to its topic's queue. `published` rejects with BufferFullError at once when the
    * buffer has no room for it.
    */
   submit(topic: string, message: Message): Submitted {
@@ -134,12 +142,10 @@ export class ProducerQueue {
       );
       return { published: Promise.reject(full), withdraw: () => true };
     }
-    const partition = this.partitionFor(topic, message);
-    const id = `${topic}\0${partition}`;
-    let queue = this.queues.get(id);
+    let queue = this.queues.get(topic);
     if (!queue) {
-      queue = { topic, partition, waiting: [], sending: false };
-      this.queues.set(id, queue);
+      queue = { topic, waiting: [], sending: false };
+      this.queues.set(topic, queue);
     }
     const target = queue;
     this.bufferedBytes += bytes;
@@ -151,7 +157,7 @@ export class ProducerQueue {
     let pending: Pending | undefined;
     const published = new Promise<Published>((resolve, reject) => {
       pending = {
-        message: { ...message, partition },
+        message: { ...message, partition: this.partitionFor(topic, message) },
         bytes,
         resolve: (done) => {
           settle();
@@ -175,8 +181,18 @@ export class ProducerQueue {
     return { published, withdraw };
   }
 
+  private newProducer(): Producer {
+    return this.kafka.producer({
+      idempotent: true,
+      // Bounded, so a send gives up within the publish timeout instead of retrying forever.
+      retry: { initialRetryTime: 100, maxRetryTime: 1_000, retries: 5 },
+      // Each message carries its partition already (partitionFor); named so kafkajs does not warn.
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
+  }
+
   // The default (Java-compatible) partitioner, as the producer would apply it, chosen here so that each
-  // send holds one partition.
+  // caller learns its partition whatever else shares the send.
   private partitionFor(topic: string, message: Message): number {
     const count = this.partitionCount.get(topic) ?? 1;
     const partitionMetadata = Array.from({ length: count }, (_, partitionId) => ({
@@ -191,28 +207,44 @@ export class ProducerQueue {
 
   // kafkajs sends one Produce request per send() call (the Java client lingers and batches). Events that
   // arrive while a request is in flight go together in the next one: batches grow with the load without a
-  // linger timer, and one request in flight per partition keeps each entity's events in order.
-  private async drain(queue: PartitionQueue): Promise<void> {
+  // linger timer, and one request in flight per topic keeps each entity's events in order.
+  private async drain(queue: TopicQueue): Promise<void> {
     queue.sending = true;
     while (queue.waiting.length > 0) {
       const batch = this.nextBatch(queue);
       try {
-        await this.send(queue, batch);
+        await this.send(queue.topic, batch);
       } catch (error) {
         if (!isTooLarge(error) || batch.length === 1) {
           for (const pending of batch) pending.reject(refusal(error));
           continue;
         }
         // One record the broker will not take must not fail the others: each goes again on its own.
+        await this.renew();
         for (const pending of batch)
-          await this.send(queue, [pending]).catch((e) => pending.reject(refusal(e)));
+          await this.send(queue.topic, [pending]).catch((e) => pending.reject(refusal(e)));
       }
     }
     queue.sending = false;
   }
 
+  /** A new producer for the sends to come; the old one is disconnected once its sends have settled. */
+  private async renew(): Promise<void> {
+    const old = this.producer;
+    this.producer = this.newProducer();
+    this.retired.add(old);
+    if (!this.sendsOf.get(old)) this.retire(old);
+    await this.producer.connect();
+  }
+
+  private retire(producer: Producer): void {
+    this.retired.delete(producer);
+    this.sendsOf.delete(producer);
+    void producer.disconnect().catch(() => {});
+  }
+
   /** The oldest messages that fit in one send: at least one, at most maxBatchBytes together. */
-  private nextBatch(queue: PartitionQueue): Pending[] {
+  private nextBatch(queue: TopicQueue): Pending[] {
     let count = 0;
     let bytes = 0;
     for (const pending of queue.waiting) {
@@ -224,21 +256,29 @@ export class ProducerQueue {
     return queue.waiting.splice(0, count);
   }
 
-  private async send(queue: PartitionQueue, batch: Pending[]): Promise<void> {
-    const records = await this.producer.send({
-      topic: queue.topic,
-      acks: -1,
-      messages: batch.map((p) => p.message),
-    });
-    // The messages were appended in order from the partition's base offset.
-    const base = records.find((r) => r.partition === queue.partition)?.baseOffset;
-    if (base === undefined || BigInt(base) < 0n) {
-      for (const pending of batch)
-        pending.reject(new KafkaUnavailableError('no offset in the acknowledgement'));
-      return;
+  private async send(topic: string, batch: Pending[]): Promise<void> {
+    const producer = this.producer;
+    this.sendsOf.set(producer, (this.sendsOf.get(producer) ?? 0) + 1);
+    let records: RecordMetadata[];
+    try {
+      records = await producer.send({ topic, acks: -1, messages: batch.map((p) => p.message) });
+    } finally {
+      const left = (this.sendsOf.get(producer) ?? 1) - 1;
+      this.sendsOf.set(producer, left);
+      if (left === 0 && this.retired.has(producer)) this.retire(producer);
     }
-    for (const [i, pending] of batch.entries())
-      pending.resolve({ partition: queue.partition, offset: (BigInt(base) + BigInt(i)).toString() });
+    // Within a partition the messages were appended in order from the partition's base offset.
+    const nextOffset = new Map(records.map((r) => [r.partition, BigInt(r.baseOffset ?? -1)]));
+    for (const pending of batch) {
+      const { partition } = pending.message;
+      const offset = partition === undefined ? undefined : nextOffset.get(partition);
+      if (partition === undefined || offset === undefined || offset < 0n) {
+        pending.reject(new KafkaUnavailableError('no offset in the acknowledgement'));
+        continue;
+      }
+      nextOffset.set(partition, offset + 1n);
+      pending.resolve({ partition, offset: offset.toString() });
+    }
   }
 }
 
