@@ -5,6 +5,10 @@
  */
 export class ProcessedIds {
   private readonly ids = new Set<string>();
+  // Insertion order, so the oldest is found in O(1): iterating a Set from its start would walk past every
+  // entry deleted since its last rehash.
+  private order: string[] = [];
+  private head = 0;
   private bytes = 0;
 
   constructor(private readonly maxBytes: number) {}
@@ -15,11 +19,16 @@ export class ProcessedIds {
     const cost = idBytes(id);
     if (cost > this.maxBytes) return false;
     this.ids.add(id);
+    this.order.push(id);
     this.bytes += cost;
-    for (const oldest of this.ids) {
-      if (this.bytes <= this.maxBytes) break;
+    while (this.bytes > this.maxBytes) {
+      const oldest = this.order[this.head++] as string;
       this.ids.delete(oldest);
       this.bytes -= idBytes(oldest);
+    }
+    if (this.head > 1024 && this.head * 2 > this.order.length) {
+      this.order = this.order.slice(this.head);
+      this.head = 0;
     }
     return false;
   }
@@ -29,5 +38,5 @@ export class ProcessedIds {
   }
 }
 
-// UTF-16 characters plus the Set entry's own cost, roughly.
-const idBytes = (id: string) => 2 * id.length + 64;
+// UTF-16 characters plus the Set entry and the order slot, roughly.
+const idBytes = (id: string) => 2 * id.length + 72;
