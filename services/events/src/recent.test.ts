@@ -28,3 +28,16 @@ describe('RecentEvents', () => {
     expect(recent.latest(10).map((e) => e.id)).toEqual(['4', '3', '2']);
   });
 });
+
+describe('RecentEvents in bytes', () => {
+  it('forgets the oldest once their bytes exceed the budget, and keeps nothing larger than it', () => {
+    const recent = new RecentEvents(100, 3 * (1000 + 256));
+    for (let i = 0; i < 5; i++) recent.add(event(String(i), 'movie'), 1000);
+    expect(recent.latest(10).map((e) => e.id)).toEqual(['4', '3', '2']);
+    expect(recent.size()).toBe(3 * (1000 + 256));
+    recent.add(event('huge', 'movie'), 10_000);
+    expect(recent.latest(10).map((e) => e.id)).toEqual(['4', '3', '2']);
+    recent.add(event('5', 'movie'), 2000);
+    expect(recent.latest(10).map((e) => e.id)).toEqual(['5', '4']);
+  });
+});

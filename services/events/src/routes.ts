@@ -1,30 +1,37 @@
-import { randomUUID } from 'node:crypto';
-import { HttpError, parseInput } from '@cinemaabyss/service-kit';
+import { parseInput } from '@cinemaabyss/service-kit';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { type EventEnvelope, entityKey, eventTypes, payloadSchemas } from './events.js';
-import { type EventBus, KafkaUnavailableError } from './kafka.js';
-import type { Metrics } from './metrics.js';
+import { eventTypes, payloadSchemas } from './events.js';
+import type { EventBus } from './kafka/bus.js';
+import { type Outcome, parseIdempotencyKey } from './publish.js';
 import type { RecentEvents } from './recent.js';
 
 interface RouteDeps {
   bus: EventBus;
-  topics: Record<(typeof eventTypes)[number], string>;
-  metrics: Metrics;
+  publish: (
+    type: (typeof eventTypes)[number],
+    payload: Record<string, unknown>,
+    requestId: string,
+    key: string | undefined,
+  ) => Promise<Outcome>;
   recent: RecentEvents;
+  /** Where the Idempotency-Key window lives, for /ready: memory, or Redis connected or not. */
+  idempotency: () => 'memory' | 'connected' | 'disconnected';
   isShuttingDown: () => boolean;
 }
 
 export async function eventRoutes(
   app: FastifyInstance,
-  { bus, topics, metrics, recent, isShuttingDown }: RouteDeps,
+  { bus, publish, recent, idempotency, isShuttingDown }: RouteDeps,
 ) {
   app.get('/api/events/health', async () => ({ status: true }));
 
+  // Redis is not part of readiness: only requests with an Idempotency-Key need it.
   app.get('/api/events/ready', async (_request, reply) => {
     const state = {
       producer: bus.isProducerConnected() ? 'connected' : 'disconnected',
       consumer: bus.isConsumerRunning() ? 'running' : 'stopped',
+      idempotency: idempotency(),
     };
     if (isShuttingDown()) return reply.code(503).send({ status: 'shutting-down', ...state });
     if (!bus.isProducerConnected()) return reply.code(503).send({ status: 'not-ready', ...state });
@@ -34,24 +41,23 @@ export async function eventRoutes(
   for (const type of eventTypes) {
     app.post(`/api/events/${type}`, async (request, reply) => {
       const payload = parseInput(payloadSchemas[type], request.body, 'body');
-      const event: EventEnvelope = { id: randomUUID(), type, timestamp: new Date().toISOString(), payload };
-      let published: Awaited<ReturnType<EventBus['publish']>>;
-      try {
-        published = await bus.publish(topics[type], entityKey(type, payload), JSON.stringify(event), {
-          'x-request-id': request.id,
-          'event-type': type,
-        });
-      } catch (error) {
-        if (!(error instanceof KafkaUnavailableError)) throw error;
-        metrics.failed.inc({ type });
-        throw new HttpError(503, `Kafka unavailable, event not published: ${error.message}`);
-      }
-      metrics.produced.inc({ type });
+      const key = parseIdempotencyKey(request.headers['idempotency-key']);
+      const outcome = await publish(type, payload, request.id, key);
+      if (outcome.kind === 'unknown')
+        return reply
+          .code(503)
+          .header('retry-after', '1')
+          .send({
+            error: `outcome unknown: ${outcome.message}; it may still be published. Retry with the same Idempotency-Key to get its outcome without a second event`,
+            outcome: 'unknown',
+            event_id: outcome.eventId,
+          });
+      if (outcome.replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(201).send({
         status: 'success',
-        partition: published.partition,
-        offset: Number(published.offset),
-        event,
+        partition: outcome.partition,
+        offset: outcome.offset,
+        event: outcome.event,
       });
     });
   }

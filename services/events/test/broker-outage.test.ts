@@ -1,12 +1,16 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { assertMatchesResponse } from '@cinemaabyss/contract';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  kafkaClient,
+  messageCounts,
   recentIds,
   samples,
   startApp,
@@ -33,6 +37,7 @@ describe('events service while the broker goes away and comes back', () => {
   let env: NodeJS.ProcessEnv;
   let stateDir: string;
   let service: TestApp;
+  let port: number;
   const acknowledged: string[] = [];
 
   const broker = async (command: 'start' | 'stop') => {
@@ -52,7 +57,7 @@ describe('events service while the broker goes away and comes back', () => {
 
   beforeAll(async () => {
     stateDir = await mkdtemp(join(tmpdir(), 'events-outage-kafka-'));
-    const port = await freePort();
+    port = await freePort();
     env = {
       ...process.env,
       KAFKA_PORT: String(port),
@@ -129,4 +134,44 @@ describe('events service while the broker goes away and comes back', () => {
     );
     expect(missing).toEqual([]);
   }, 180_000);
+
+  it('says the outcome is unknown, with the event id, when the broker does not answer in time; a retry with the same key gets that event, once', async () => {
+    const kafka = kafkaClient([`127.0.0.1:${port}`]);
+    const topic = service.config.PAYMENT_EVENTS_TOPIC;
+    const before = (await messageCounts(kafka, [topic]))[topic];
+    const key = randomUUID();
+    const payload = { ...samples.payment, payment_id: 900 };
+    const send = () =>
+      service.app.inject({
+        method: 'POST',
+        url: '/api/events/payment',
+        payload,
+        headers: { 'idempotency-key': key },
+      });
+    // Frozen, not stopped: the connection stays open and the Produce request unanswered until it thaws.
+    const pid = Number(await readFile(join(stateDir, 'kafka.pid'), 'utf8'));
+    process.kill(pid, 'SIGSTOP');
+    let timedOut: Awaited<ReturnType<typeof send>>;
+    const started = performance.now();
+    try {
+      timedOut = await send();
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    expect(performance.now() - started).toBeLessThan(publishTimeoutMs + 1_000);
+    expect(timedOut.statusCode).toBe(503);
+    const unknown = timedOut.json();
+    expect(unknown).toMatchObject({ outcome: 'unknown', event_id: expect.any(String) });
+    expect(unknown.error).toMatch(new RegExp(`^outcome unknown: .*${unknown.event_id}`));
+    expect(unknown.error).not.toMatch(/not published/);
+    assertMatchesResponse('post', '/api/events/payment', 503, unknown);
+
+    await waitUntilReady(service.app, 60_000);
+    const retried = await waitFor('the retry to get the event', async () => {
+      const res = await send();
+      return res.statusCode === 201 && res;
+    });
+    expect(retried.json().event.id).toBe(unknown.event_id);
+    expect((await messageCounts(kafka, [topic]))[topic]).toBe((before ?? 0) + 1);
+  }, 90_000);
 });
