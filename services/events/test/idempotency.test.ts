@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { assertMatchesResponse } from '@cinemaabyss/contract';
 import type { Kafka } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProcessedEvent } from '../src/recent.js';
@@ -53,7 +52,6 @@ describe('Idempotency-Key, one replica (the window in memory)', () => {
     expect(again.statusCode).toBe(201);
     expect(again.json()).toEqual(first.json());
     expect(again.headers['idempotent-replayed']).toBe('true');
-    assertMatchesResponse('post', '/api/events/payment', 201, again.json());
     expect(first.headers['idempotent-replayed']).toBeUndefined();
     // Five at once with a new key: one event for all of them.
     const other = randomUUID();
@@ -72,7 +70,6 @@ describe('Idempotency-Key, one replica (the window in memory)', () => {
     const changed = await post(service, { ...samples.payment, amount: 10 }, key);
     expect(changed.statusCode).toBe(422);
     expect(changed.json().error).toMatch(/^headers\.idempotency-key: already used for another event/);
-    assertMatchesResponse('post', '/api/events/payment', 422, changed.json());
     const malformed = await post(service, samples.payment, 'x'.repeat(256));
     expect(malformed.statusCode).toBe(400);
     expect(malformed.json().error).toMatch(/^headers\.idempotency-key: /);

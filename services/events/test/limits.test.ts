@@ -1,5 +1,4 @@
 import { setTimeout } from 'node:timers/promises';
-import { assertMatchesResponse } from '@cinemaabyss/contract';
 import type { Kafka } from 'kafkajs';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,7 +42,6 @@ describe('events size limits', () => {
     const long = await post('movie', { ...samples.movie, description: 'd'.repeat(1025) });
     expect(long.statusCode).toBe(413);
     expect(long.json().error).toBe('body.description: 1025 bytes, over the limit of 1024 bytes per string');
-    assertMatchesResponse('post', '/api/events/movie', 413, long.json());
     const inArray = await post('movie', { ...samples.movie, genres: ['Drama', 'é'.repeat(600)] });
     expect(inArray.statusCode).toBe(413);
     expect(inArray.json().error).toMatch(/^body\.genres\.1: 1200 bytes, over the limit of 1024/);
@@ -174,7 +172,6 @@ describe('a record the broker refuses', () => {
     const [first, refused, ...rest] = responses;
     expect(refused?.statusCode).toBe(413);
     expect(refused?.json().error).toMatch(/^event: refused by Kafka as too large/);
-    assertMatchesResponse('post', '/api/events/movie', 413, refused?.json());
     expect([first, ...rest].map((res) => res?.statusCode)).toEqual(Array(31).fill(201));
     expect(readiness.length).toBeGreaterThan(0);
     expect(readiness.filter((status) => status !== 200)).toEqual([]);
