@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import { dirname } from 'node:path';
-import { ConfigError } from '@cinemaabyss/service-kit';
+import { ConfigError, issuePath } from '@cinemaabyss/service-kit';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { formatPath } from '../routing/policy.js';
 
 export const ROLES = ['operator', 'viewer'] as const;
 export type Role = (typeof ROLES)[number];
@@ -70,7 +69,7 @@ export function parseOperators(file: string, text: string, adminToken?: string):
   }
   const result = fileSchema.safeParse(raw);
   if (!result.success)
-    throw refuse(result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`));
+    throw refuse(result.error.issues.map((issue) => `${issuePath(issue.path)}: ${issue.message}`));
 
   const table = new Map<string, Operator>();
   const names = new Map<string, string>();

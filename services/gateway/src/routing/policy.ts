@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '@cinemaabyss/service-kit';
+import { ConfigError, issuePath } from '@cinemaabyss/service-kit';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
@@ -118,7 +118,7 @@ export function loadPolicy(
   if (isRecord(raw)) applyEnvironment(raw, config, env);
   const result = policySchema.safeParse(raw);
   if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => `  ${formatPath(issue.path)}: ${issue.message}`);
+  const lines = result.error.issues.map((issue) => `  ${issuePath(issue.path)}: ${issue.message}`);
   throw new ConfigError(`Invalid ${file ? `routes file ${file}` : 'built-in routes'}:\n${lines.join('\n')}`);
 }
 
@@ -160,14 +160,6 @@ function applyEnvironment(
     if (config.MOVIES_MIGRATION_PERCENT !== undefined) seed.percent = config.MOVIES_MIGRATION_PERCENT;
     movies.seed = seed;
   }
-}
-
-/** A zod issue's path as a person reads it: `routes[2].migrate.to`. */
-export function formatPath(path: PropertyKey[]): string {
-  if (path.length === 0) return '(file)';
-  return path
-    .map((key, i) => (typeof key === 'number' ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`))
-    .join('');
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -81,11 +81,6 @@ function renderDecisions(decisions: Map<Decision, { flag: string; count: number 
 }
 
 /**
- * The gateway's Prometheus metrics: per-request traffic counted by `record`, everything else (process
- * metrics, flag values, fallbacks) through prom-client on a registry of our own, so several apps can
- * live in one test process.
- */
-/**
  * The labels of one route and upstream. On a migrating route they also name the flag and the side, so a
  * dashboard or an alert compares old and new per flag without knowing the routing policy.
  */
@@ -96,6 +91,11 @@ function trafficLabels(routes: readonly PolicyRoute[], route: string, upstream: 
   return `${labels},flag="${migrate.flag}",side="${upstream === migrate.to ? 'new' : 'old'}"`;
 }
 
+/**
+ * The gateway's Prometheus metrics: per-request traffic counted by `record`, everything else (process
+ * metrics, flag values, fallbacks) through prom-client on a registry of our own, so several apps can
+ * live in one test process.
+ */
 export function createMetrics(
   flags: Pick<FlagStore, 'names' | 'get' | 'isConnected'>,
   routes: readonly PolicyRoute[] = [],
