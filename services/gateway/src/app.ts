@@ -8,6 +8,7 @@ import { consoleRoutes } from './console/routes.js';
 import { FlagStore } from './flags/store.js';
 import { continueUnlessTooLarge, edgeChecks } from './proxy/edge.js';
 import { registerProxies } from './proxy/forward.js';
+import { connectCluster } from './redis/cluster.js';
 import { createRollouts, type ShadowSource } from './rollout/rollouts.js';
 import { loadPolicy, type Policy } from './routing/policy.js';
 import { SHADOW_OFF } from './shadow/settings.js';
@@ -58,19 +59,21 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
     bodyTimeout: config.UPSTREAM_TIMEOUT_MS,
   });
   const metrics = createMetrics(flags, policy.routes);
-  const shadowing = createShadowing(config, app.log);
+  const cluster = connectCluster(config, app.log);
+  const shadowing = createShadowing(config, cluster);
   // A rollout's maxMismatchRate is judged on the shadow comparisons of each window.
   const shadow: ShadowSource = {
     shadowing: (flag) => (flags.get(flag)?.shadow.percent ?? 0) > 0,
     window: (flag, fromMs, toMs) =>
       shadowing.window(flag, flags.get(flag)?.shadow ?? SHADOW_OFF, fromMs, toMs),
   };
-  const rollouts = createRollouts(config, { flags, log: app.log, shadow });
+  const rollouts = createRollouts(config, { cluster, flags, log: app.log, shadow });
   app.addHook('onClose', async () => {
     operators?.close();
     await agent.close();
     await rollouts.close();
     await shadowing.close();
+    await cluster.close();
     await flags.close();
   });
 

@@ -1,8 +1,8 @@
 import { HttpError } from '@cinemaabyss/service-kit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ClusterCounters } from '../src/redis/cluster-counters.js';
 import type { MismatchSource } from '../src/rollout/driver.js';
 import { parsePlan } from '../src/rollout/plan.js';
-import { ClusterCounters } from '../src/telemetry/cluster-counters.js';
 import { uniqueFlag } from './helpers.js';
 import {
   connect,

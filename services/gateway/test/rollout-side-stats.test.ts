@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import { ClusterCounters } from '../src/redis/cluster-counters.js';
 import { bucketBoundMs, SideStats } from '../src/rollout/side-stats.js';
-import { ClusterCounters } from '../src/telemetry/cluster-counters.js';
 import { uniqueFlag } from './helpers.js';
 import { connect, ready } from './rollout-replicas.js';
 

@@ -3,10 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterCounters } from '../src/redis/cluster-counters.js';
 import { Mirror, type ShadowRequest } from '../src/shadow/mirror.js';
 import { ShadowRecorder, seriesOf } from '../src/shadow/recorder.js';
 import { Shadower } from '../src/shadow/shadower.js';
-import { ClusterCounters } from '../src/telemetry/cluster-counters.js';
 import { REDIS_URL, uniqueFlag, waitFor } from './helpers.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;

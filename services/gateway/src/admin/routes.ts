@@ -2,7 +2,7 @@ import { HttpError, parseInput } from '@cinemaabyss/service-kit';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { type FlagStore, FlagStoreUnavailableError } from '../flags/store.js';
+import type { FlagStore } from '../flags/store.js';
 import { effectivePercent, flagChangeSchema, flagValueSchema } from '../flags/value.js';
 import type { Rollouts } from '../rollout/rollouts.js';
 import type { Policy } from '../routing/policy.js';
@@ -106,12 +106,6 @@ export async function adminRoutes(
   // The export document: every flag's runtime value; import takes the same shape back.
   const exportSchema = z.strictObject({
     flags: z.record(z.string(), flagValueSchema, { error: 'must map flag names to values' }),
-  });
-  // The flag store knows nothing of HTTP: its outage becomes a 503 with its message (what the operator
-  // should do) here. Anything else goes on to the shared handler.
-  app.setErrorHandler((error, _request, reply) => {
-    if (error instanceof FlagStoreUnavailableError) return reply.code(503).send({ error: error.message });
-    throw error;
   });
 
   app.get('/admin/flags', async () => ({

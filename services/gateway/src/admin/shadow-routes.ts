@@ -1,10 +1,8 @@
 import { parseInput } from '@cinemaabyss/service-kit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type FlagStore, FlagStoreUnavailableError } from '../flags/store.js';
+import type { FlagStore } from '../flags/store.js';
 import { applyShadowChange, resetShadow, shadowChangeSchema } from '../shadow/settings.js';
 import type { Shadowing } from '../shadow/shadowing.js';
-
-const UNAVAILABLE = 'shadow counters (Redis) are unreachable; retry when /ready reports redis connected';
 
 /**
  * The shadow settings and report of a flag (docs/gateway.md, Shadow traffic). Registered inside the
@@ -24,15 +22,10 @@ export async function shadowRoutes(
     operatorOf: (request: FastifyRequest) => string;
   },
 ) {
-  const report = async (name: string) => {
-    if (!shadowing.isConnected()) throw new FlagStoreUnavailableError(UNAVAILABLE);
-    try {
-      return { name, ...(await shadowing.report(name, flags.get(name)!.shadow)) };
-    } catch (error) {
-      if (!shadowing.isConnected()) throw new FlagStoreUnavailableError(UNAVAILABLE);
-      throw error;
-    }
-  };
+  const report = async (name: string) => ({
+    name,
+    ...(await shadowing.report(name, flags.get(name)!.shadow)),
+  });
   const store = async (
     request: FastifyRequest,
     name: string,

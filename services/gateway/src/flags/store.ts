@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { FastifyBaseLogger } from 'fastify';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { failFastRedis, RedisUnavailableError, whileReady } from '../redis/connection.js';
 import { parseShadowFields, type ShadowSettings, shadowFields } from '../shadow/settings.js';
 import { IMPORT, READ_OR_RESTORE, UPDATE } from './scripts.js';
 import { type Flags, SnapshotFile } from './snapshot.js';
@@ -33,9 +34,7 @@ export interface HistoryEntry {
   new: RecordedFlag;
 }
 
-export class FlagStoreUnavailableError extends Error {}
-const UNAVAILABLE =
-  'flag store (Redis) is unreachable; nothing was changed, retry when /ready reports redis connected';
+const unavailable = () => new RedisUnavailableError('flag store');
 
 interface FlagCommands {
   readOrRestore(flagKey: string, historyKey: string, ...args: string[]): Promise<[number, string[]]>;
@@ -81,28 +80,16 @@ export class FlagStore {
       const last = saved[name];
       this.values.set(name, last ? live(last, 'snapshot') : live({ ...seed, allow: [], deny: [] }, 'seed'));
     }
-    const options = {
-      // Fail fast instead of queueing: nothing on the request path may wait for Redis.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      connectTimeout: 1_000,
-      retryStrategy: (attempt: number) => Math.min(attempt * 100, 1_000),
-    };
-    this.data = new Redis(redisUrl, { ...options, connectionName: 'gateway-flags' }) as Redis & FlagCommands;
+    this.data = failFastRedis(redisUrl, 'gateway-flags', log) as Redis & FlagCommands;
     this.data.defineCommand('readOrRestore', { numberOfKeys: 2, lua: READ_OR_RESTORE });
     this.data.defineCommand('updateFlag', { numberOfKeys: 2, lua: UPDATE });
     this.data.defineCommand('importFlags', { lua: IMPORT });
     // Subscriptions are re-made by hand on reconnect: the CLIENT ID must be read before subscribing.
-    this.invalidations = new Redis(redisUrl, {
-      ...options,
+    this.invalidations = failFastRedis(redisUrl, 'gateway-flag-invalidations', log, {
       autoResubscribe: false,
-      connectionName: 'gateway-flag-invalidations',
     });
-
-    for (const connection of [this.data, this.invalidations]) {
-      connection.on('error', (error: Error) => this.log.debug({ err: error }, 'flag store connection error'));
+    for (const connection of [this.data, this.invalidations])
       connection.on('close', () => this.lostConnection());
-    }
     this.invalidations.on('ready', () => void this.subscribe());
     this.data.on('ready', () => void this.sync());
     this.invalidations.on('message', (_channel: string, keys: unknown) => this.invalidated(keys));
@@ -199,14 +186,8 @@ export class FlagStore {
     await this.snapshot?.flush();
   }
 
-  private async command<T>(run: () => Promise<T>): Promise<T> {
-    if (this.data.status !== 'ready') throw new FlagStoreUnavailableError(UNAVAILABLE);
-    try {
-      return await run();
-    } catch (error) {
-      if (this.data.status !== 'ready') throw new FlagStoreUnavailableError(UNAVAILABLE);
-      throw error;
-    }
+  private command<T>(run: () => Promise<T>): Promise<T> {
+    return whileReady(this.data, unavailable, run);
   }
 
   private lostConnection(): void {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { ClusterCounters } from '../telemetry/cluster-counters.js';
+import type { ClusterCounters } from '../redis/cluster-counters.js';
 import { type Difference, preview } from './compare.js';
 import { isCovered, toPattern } from './paths.js';
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { ClusterCounters } from '../telemetry/cluster-counters.js';
+import type { ClusterCounters } from '../redis/cluster-counters.js';
 import { isCovered, toPattern } from './paths.js';
 import { epochOf, FIELD, SAMPLE_LIMIT, type Sample, samplesKey, seriesOf } from './recorder.js';
 import type { ShadowSettings } from './settings.js';

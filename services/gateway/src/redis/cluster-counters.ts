@@ -1,23 +1,6 @@
-import type { FastifyBaseLogger } from 'fastify';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 
 const KEY_PREFIX = 'cinemaabyss:window:';
-
-/**
- * A Redis connection that fails fast: no offline queue, no retried commands, a 1 s connect timeout. A
- * counter flush retries on its own; an operator's call while Redis is down gets a 503, not a wait.
- */
-export function failFastRedis(url: string, name: string, log: FastifyBaseLogger): Redis {
-  const redis = new Redis(url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 1_000,
-    retryStrategy: (attempt: number) => Math.min(attempt * 100, 1_000),
-    connectionName: name,
-  });
-  redis.on('error', (error: Error) => log.debug({ err: error }, `${name}: connection error`));
-  return redis;
-}
 
 export const windowKey = (series: string, second: number) => `${KEY_PREFIX}${series}:${second}`;
 
