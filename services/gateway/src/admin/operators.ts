@@ -1,17 +1,13 @@
 import { createHash } from 'node:crypto';
 import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import { dirname } from 'node:path';
+import { type Operator, ROLES, type Role } from '@cinemaabyss/admin-contract';
 import { ConfigError, issuePath } from '@cinemaabyss/service-kit';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 
-export const ROLES = ['operator', 'viewer'] as const;
-export type Role = (typeof ROLES)[number];
 /** Who is calling the admin API, from the bearer token alone. */
-export interface Operator {
-  name: string;
-  role: Role;
-}
+export { type Operator, ROLES, type Role };
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -1,9 +1,9 @@
+import { isCovered, type Sample, SHADOW_RESULTS, toPattern } from '@cinemaabyss/admin-contract';
 import type { Redis } from 'ioredis';
 import type { ClusterCounters } from '../redis/cluster-counters.js';
 import { type Difference, preview } from './compare.js';
-import { isCovered, toPattern } from './paths.js';
 
-export const SHADOW_RESULTS = ['match', 'mismatch', 'error', 'dropped', 'skipped'] as const;
+export { SHADOW_RESULTS };
 export type ShadowResult = (typeof SHADOW_RESULTS)[number];
 
 /** Samples kept per flag and report; they hold user data, so they are few and expire. */
@@ -48,12 +48,7 @@ export interface SampleContext {
   chosen: 'old' | 'new';
 }
 
-export interface Sample extends Omit<SampleContext, 'userId'> {
-  at: string;
-  userId: string | null;
-  status: { old: number; new: number };
-  differences: Array<{ path: string; old: string; new: string }>;
-}
+export type { Sample };
 
 export interface RecorderOptions {
   /** How long samples live in Redis. */

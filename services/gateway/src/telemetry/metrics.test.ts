@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type LiveFlag, live } from '../flags/value.js';
+import { type LiveFlag, live } from '../flags/record.js';
 import { createMetrics } from './metrics.js';
 
 const flags = {
