@@ -58,7 +58,7 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
     headersTimeout: config.UPSTREAM_TIMEOUT_MS,
     bodyTimeout: config.UPSTREAM_TIMEOUT_MS,
   });
-  const metrics = createMetrics(flags, policy.routes);
+  const metrics = createMetrics(flags);
   const cluster = connectCluster(config, app.log);
   const shadowing = createShadowing(config, cluster);
   // A rollout's maxMismatchRate is judged on the shadow comparisons of each window.
@@ -96,12 +96,13 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
     return { status: redis === 'connected' ? 'ready' : 'degraded', redis, flags: flagValues };
   });
 
+  // Every part's metrics in one exposition, and /metrics is its rendering.
+  const { exposition } = metrics;
+  exposition.register(() => shadowing.recorder.metricFamilies());
+  exposition.register(() => rollouts.driver.metricFamilies());
+  if (operators) exposition.register(() => operators.metricFamilies());
   app.get(METRICS_PATH, async (_request, reply) =>
-    reply
-      .type(metrics.contentType)
-      .send(
-        `${await metrics.render()}${shadowing.recorder.renderMetrics()}${rollouts.driver.renderMetrics()}${operators?.renderMetrics() ?? ''}`,
-      ),
+    reply.type(exposition.contentType).send(await exposition.render()),
   );
 
   // Before the admin routes: they inherit the request decorations the proxies' metrics hook reads.

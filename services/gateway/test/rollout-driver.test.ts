@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parsePlan } from '../src/rollout/plan.js';
 import type { DecisionEntry } from '../src/rollout/store.js';
+import { renderFamilies } from '../src/telemetry/exposition.js';
 import { DedicatedRedis } from './dedicated-redis.js';
 import { uniqueFlag } from './helpers.js';
 import {
@@ -70,11 +71,12 @@ describe('rollout driver (real Redis, two replicas)', () => {
     // Exactly one replica took each decision; both show the final state once they have looked again.
     const succeeded = `gateway_rollout_state{flag="${c.flag}",state="succeeded"} 1`;
     await eventually(
-      () => c.replicas.every((replica) => replica.driver.renderMetrics().includes(succeeded)),
+      () =>
+        c.replicas.every((replica) => renderFamilies(replica.driver.metricFamilies()).includes(succeeded)),
       1_000,
       'both replicas to show succeeded',
     );
-    const metrics = c.replicas.map((replica) => replica.driver.renderMetrics());
+    const metrics = c.replicas.map((replica) => renderFamilies(replica.driver.metricFamilies()));
     for (const text of metrics) {
       expect(text).toContain(`gateway_rollout_state{flag="${c.flag}",state="running"} 0`);
       expect(text).toContain(`gateway_rollout_step{flag="${c.flag}"} 2`);

@@ -7,6 +7,7 @@ import { ClusterCounters } from '../src/redis/cluster-counters.js';
 import { Mirror, type ShadowRequest } from '../src/shadow/mirror.js';
 import { ShadowRecorder, seriesOf } from '../src/shadow/recorder.js';
 import { Shadower } from '../src/shadow/shadower.js';
+import { renderFamilies } from '../src/telemetry/exposition.js';
 import { REDIS_URL, uniqueFlag, waitFor } from './helpers.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -102,7 +103,11 @@ const send = (mirror: Mirror, origin: string, request: ShadowRequest) => {
   return slot?.fetch(origin, request).finally(slot.release);
 };
 const metric = (recorder: ShadowRecorder, flag: string, result: string) =>
-  Number(new RegExp(`flag="${flag}",result="${result}"} (\\d+)`).exec(recorder.renderMetrics())?.[1] ?? NaN);
+  Number(
+    new RegExp(`flag="${flag}",result="${result}"} (\\d+)`).exec(
+      renderFamilies(recorder.metricFamilies()),
+    )?.[1] ?? NaN,
+  );
 
 describe('mirror (real HTTP upstreams)', () => {
   it('sends the copy with the forwarded headers, marked as a shadow, and reads its answer', async () => {
@@ -234,7 +239,9 @@ describe('shadower (real HTTP upstreams)', () => {
     await waitFor(() => mirror.inFlight === 2, 2_000, 'its slot');
     // The first run never gets its chosen answer: after holdMs its slots go, and nothing is counted.
     await waitFor(() => mirror.inFlight === 0, 2_000, 'the abandoned run to let go');
-    expect(recorder.renderMetrics()).toMatch(new RegExp(`flag="${flag}",result="match"} 0\n`));
+    expect(renderFamilies(recorder.metricFamilies())).toMatch(
+      new RegExp(`flag="${flag}",result="match"} 0\n`),
+    );
   });
 
   it('shadows the configured share of requests, none at 0', async () => {

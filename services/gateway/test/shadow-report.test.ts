@@ -10,6 +10,7 @@ import { PATTERN_LIMIT, SAMPLE_LIMIT, ShadowRecorder, samplesKey } from '../src/
 import { buildShadowReport } from '../src/shadow/report.js';
 import { resetShadow, type ShadowSettings } from '../src/shadow/settings.js';
 import { Shadower } from '../src/shadow/shadower.js';
+import { renderFamilies } from '../src/telemetry/exposition.js';
 import { REDIS_URL, uniqueFlag, waitFor } from './helpers.js';
 
 const closers: Array<() => Promise<unknown> | unknown> = [];
@@ -77,7 +78,7 @@ async function shadowedGet(
 ) {
   const url = `/api/movies/${id}?lang=en`;
   const chosenOrigin = chosenIsNew ? sides.new : sides.old;
-  const before = gateway.recorder.renderMetrics();
+  const before = renderFamilies(gateway.recorder.metricFamilies());
   const run = gateway.shadower.begin({
     flag,
     settings,
@@ -99,7 +100,7 @@ async function shadowedGet(
   run!.chosen(answer);
   // The outcome is recorded off the request path; wait for this replica to count it.
   await waitFor(
-    () => gateway.recorder.renderMetrics() !== before && gateway.mirror.inFlight === 0,
+    () => renderFamilies(gateway.recorder.metricFamilies()) !== before && gateway.mirror.inFlight === 0,
     5_000,
     `the comparison of ${url}`,
   );
@@ -193,7 +194,7 @@ describe('shadow report (real Redis, real HTTP upstreams)', () => {
       samples: [],
     });
 
-    const metrics = `${a.recorder.renderMetrics()}${b.recorder.renderMetrics()}`;
+    const metrics = `${renderFamilies(a.recorder.metricFamilies())}${renderFamilies(b.recorder.metricFamilies())}`;
     const total = (result: string) =>
       [
         ...metrics.matchAll(
@@ -204,7 +205,7 @@ describe('shadow report (real Redis, real HTTP upstreams)', () => {
         .reduce((x, y) => x + y, 0);
     expect(total('match') + total('mismatch')).toBe(1_000);
     expect(total('mismatch')).toBeGreaterThanOrEqual(expected);
-    expect(a.recorder.renderMetrics()).toMatch(
+    expect(renderFamilies(a.recorder.metricFamilies())).toMatch(
       /^# HELP gateway_shadow_total .+\n# TYPE gateway_shadow_total counter\n/,
     );
   }, 30_000);

@@ -5,6 +5,7 @@ import { type Operator, ROLES, type Role } from '@cinemaabyss/admin-contract';
 import { ConfigError, issuePath } from '@cinemaabyss/service-kit';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { MetricFamily } from '../telemetry/exposition.js';
 
 /** Who is calling the admin API, from the bearer token alone. */
 export { type Operator, ROLES, type Role };
@@ -91,7 +92,7 @@ export function parseOperators(file: string, text: string, adminToken?: string):
 export interface Operators {
   /** The table in force; swapped whole when a changed file is valid. */
   table(): OperatorTable;
-  renderMetrics(): string;
+  metricFamilies(): MetricFamily[];
   close(): void;
 }
 
@@ -111,7 +112,7 @@ export function loadOperators(config: OperatorsConfig, log: FastifyBaseLogger): 
   if (!file) {
     if (!config.ADMIN_TOKEN) return undefined;
     const table = new Map([[sha256Hex(config.ADMIN_TOKEN), ADMIN]]);
-    return { table: () => table, renderMetrics: () => '', close: () => {} };
+    return { table: () => table, metricFamilies: () => [], close: () => {} };
   }
   const read = () => {
     try {
@@ -169,16 +170,20 @@ export function loadOperators(config: OperatorsConfig, log: FastifyBaseLogger): 
 
   return {
     table: () => table,
-    renderMetrics: () =>
-      [
-        '# HELP gateway_admin_operators Operators in force, by the version (sha256 prefix) of ADMIN_TOKENS_FILE',
-        '# TYPE gateway_admin_operators gauge',
-        `gateway_admin_operators{version="${version}"} ${table.size}`,
-        '# HELP gateway_admin_operators_refused_total Changed operator files refused (the previous table stayed)',
-        '# TYPE gateway_admin_operators_refused_total counter',
-        `gateway_admin_operators_refused_total ${refused}`,
-        '',
-      ].join('\n'),
+    metricFamilies: () => [
+      {
+        name: 'gateway_admin_operators',
+        help: 'Operators in force, by the version (sha256 prefix) of ADMIN_TOKENS_FILE',
+        type: 'gauge',
+        samples: [{ labels: { version }, value: table.size }],
+      },
+      {
+        name: 'gateway_admin_operators_refused_total',
+        help: 'Changed operator files refused (the previous table stayed)',
+        type: 'counter',
+        samples: [{ value: refused }],
+      },
+    ],
     close: () => {
       clearInterval(poll);
       clearTimeout(settle);
