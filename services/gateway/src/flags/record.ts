@@ -90,17 +90,18 @@ export function changeToHash(change: FlagChange): Record<string, string> {
   return fields;
 }
 
-const jsonIds = z
-  .string()
-  .transform((text, ctx) => {
+/** A field holding JSON, parsed before its schema applies; `expected` says what it must look like. */
+const jsonField = (expected: string) =>
+  z.string().transform((text, ctx) => {
     try {
       return JSON.parse(text) as unknown;
     } catch {
-      ctx.addIssue({ code: 'custom', message: 'must be a JSON array of user ids' });
+      ctx.addIssue({ code: 'custom', message: expected });
       return z.NEVER;
     }
-  })
-  .pipe(userIds);
+  });
+
+const jsonIds = jsonField('must be a JSON array of user ids').pipe(userIds);
 
 const storedFlagSchema = z
   .object({
@@ -135,18 +136,7 @@ export function shadowFields(settings: ShadowSettings): Record<string, string> {
 
 const storedShadowSchema = z.object({
   shadow_percent: storedPercent.optional(),
-  shadow_ignore: z
-    .string()
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be a JSON array like ["$.served_at"]' });
-        return z.NEVER;
-      }
-    })
-    .pipe(ignorePaths)
-    .optional(),
+  shadow_ignore: jsonField('must be a JSON array like ["$.served_at"]').pipe(ignorePaths).optional(),
   shadow_since: z.iso.datetime({ error: 'must be an ISO time like 2026-01-31T12:00:00.000Z' }).optional(),
 });
 

@@ -118,30 +118,27 @@ export class FlagStore implements SyncedFlags {
 
   /** A flag's hash as read from Redis: its value and shadow settings, each kept as last good if unusable. */
   received(name: string, hash: Record<string, string>): void {
-    let value: FlagValue | undefined;
-    try {
-      value = parseStoredFlag(hash);
-    } catch (error) {
-      this.log.error(
-        { flag: name, err: error },
-        'ignoring invalid flag value in Redis; keeping the last good one',
-      );
-      return;
-    }
+    // readFlag writes a missing hash back in the same step, so it is never empty here.
+    const value = this.parsed(name, 'flag value', () => parseStoredFlag(hash));
     if (!value) return;
     const known = this.values.get(name);
-    let shadow = known?.shadow;
-    try {
-      shadow = parseShadowFields(hash);
-    } catch (error) {
-      this.log.error(
-        { flag: name, err: error },
-        'ignoring invalid shadow settings in Redis; keeping the last good ones',
-      );
-    }
+    const shadow = this.parsed(name, 'shadow settings', () => parseShadowFields(hash)) ?? known?.shadow;
     if (JSON.stringify(known?.value) !== JSON.stringify(value))
       this.log.info({ flag: name, from: known?.value, to: value }, 'flag changed');
     this.set(name, { ...value, ...(shadow && { shadow }) });
+  }
+
+  /** A part of a flag's hash, or undefined when it is unusable: logged, and the last good one stays. */
+  private parsed<T>(name: string, what: string, parse: () => T): T | undefined {
+    try {
+      return parse();
+    } catch (error) {
+      this.log.error(
+        { flag: name, err: error },
+        `ignoring invalid ${what} in Redis; the last good one stays in force`,
+      );
+      return undefined;
+    }
   }
 
   /** Sets some fields of a flag's hash and records the change in its history, in one Lua step. */
