@@ -5,8 +5,8 @@ import { ConfigError } from '@cinemaabyss/service-kit';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseOperators, sha256Hex } from '../src/admin/operators.js';
-import { buildApp } from '../src/app.js';
+import { parseOperators, sha256Hex } from '../../src/admin/operators.js';
+import { buildApp } from '../../src/app.js';
 import {
   ADMIN_TOKEN,
   bearer,
@@ -17,7 +17,7 @@ import {
   testConfig,
   uniqueFlag,
   waitFor,
-} from './helpers.js';
+} from '../helpers.js';
 
 const nowhere = 'http://127.0.0.1:9';
 const READS = new Set(['GET', 'HEAD']);

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { TRAFFIC } from '../src/admin/traffic-routes.js';
-import { buildApp } from '../src/app.js';
-import { ADMIN_TOKEN, policyFor, startUpstream, testConfig, uniqueFlag, waitFor } from './helpers.js';
+import { TRAFFIC } from '../../src/admin/traffic-routes.js';
+import { buildApp } from '../../src/app.js';
+import { ADMIN_TOKEN, policyFor, startUpstream, testConfig, uniqueFlag, waitFor } from '../helpers.js';
 
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const cleanups: Array<() => Promise<unknown>> = [];

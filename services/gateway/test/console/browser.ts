@@ -3,9 +3,9 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { type Browser, chromium, type Page } from 'playwright-core';
-import { launchChromium } from '../../../tools/chromium.mjs';
-import { buildApp } from '../src/app.js';
-import { policyFor, REDIS_URL, testConfig, uniqueFlag, waitFor } from './helpers.js';
+import { launchChromium } from '../../../../tools/chromium.mjs';
+import { buildApp } from '../../src/app.js';
+import { policyFor, REDIS_URL, testConfig, uniqueFlag, waitFor } from '../helpers.js';
 
 /** Debian's chromium, headless and quiet (tools/chromium.mjs, shared with the screenshots script). */
 export const launchBrowser = (): Promise<Browser> => launchChromium(chromium);

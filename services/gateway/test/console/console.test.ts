@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { flagKey, historyKey } from '../src/flags/store.js';
-import { consoleGateway, launchBrowser, openConsole } from './console-browser.js';
-import { ADMIN_TOKEN } from './helpers.js';
+import { flagKey, historyKey } from '../../src/flags/store.js';
+import { ADMIN_TOKEN } from '../helpers.js';
+import { consoleGateway, launchBrowser, openConsole } from './browser.js';
 
 // Issue 16's browser tests: Debian's chromium driven by playwright-core, against a real gateway on a free
 // port, its real Redis and test upstreams. Every wait is on a condition; no test sleeps.

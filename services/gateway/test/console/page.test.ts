@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.js';
-import { CONSOLE_DIR } from '../src/console/routes.js';
-import { testConfig } from './helpers.js';
+import { buildApp } from '../../src/app.js';
+import { CONSOLE_DIR } from '../../src/console/routes.js';
+import { testConfig } from '../helpers.js';
 
 let app: FastifyInstance;
 beforeAll(async () => {

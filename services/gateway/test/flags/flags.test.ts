@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.js';
-import { flagKey, HISTORY_LIMIT, historyKey } from '../src/flags/store.js';
-import { bucketOf } from '../src/routing/bucketing.js';
+import { buildApp } from '../../src/app.js';
+import { flagKey, HISTORY_LIMIT, historyKey } from '../../src/flags/store.js';
+import { bucketOf } from '../../src/routing/bucketing.js';
 import {
   ADMIN_TOKEN,
   bearer,
@@ -15,7 +15,7 @@ import {
   type Upstream,
   uniqueFlag,
   waitFor,
-} from './helpers.js';
+} from '../helpers.js';
 
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const OPERATORS = { ADMIN_TOKENS_FILE: operatorsFile({ alice: 'operator', bob: 'operator' }) };

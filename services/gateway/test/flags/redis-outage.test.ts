@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.js';
-import { flagKey } from '../src/flags/store.js';
-import { DedicatedRedis } from './dedicated-redis.js';
-import { ADMIN_TOKEN, policyFor, startUpstream, testConfig, type Upstream, waitFor } from './helpers.js';
+import { buildApp } from '../../src/app.js';
+import { flagKey } from '../../src/flags/store.js';
+import { DedicatedRedis } from '../dedicated-redis.js';
+import { ADMIN_TOKEN, policyFor, startUpstream, testConfig, type Upstream, waitFor } from '../helpers.js';
 
 describe('Redis outage', () => {
   let redis: DedicatedRedis;

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.js';
-import { flagKey } from '../src/flags/store.js';
-import { bucketOf } from '../src/routing/bucketing.js';
-import { DedicatedRedis } from './dedicated-redis.js';
+import { buildApp } from '../../src/app.js';
+import { flagKey } from '../../src/flags/store.js';
+import { bucketOf } from '../../src/routing/bucketing.js';
+import { DedicatedRedis } from '../dedicated-redis.js';
 import {
   bearer,
   operatorsFile,
@@ -16,7 +16,7 @@ import {
   testConfig,
   type Upstream,
   waitFor,
-} from './helpers.js';
+} from '../helpers.js';
 
 const FLAG = 'movies';
 const TOKEN = 'flag-restore-test-admin-token-0123456789';

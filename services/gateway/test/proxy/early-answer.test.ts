@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.js';
-import { policyFor, startUpstream, testConfig, type Upstream, uniqueFlag } from './helpers.js';
+import { buildApp } from '../../src/app.js';
+import { policyFor, startUpstream, testConfig, type Upstream, uniqueFlag } from '../helpers.js';
 
 const ANSWER = '{"error":"the upstream takes at most 1 KiB"}';
 

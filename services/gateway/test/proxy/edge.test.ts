@@ -7,9 +7,9 @@ import { promisify } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUTH_FAILURES_PER_WINDOW } from '../src/admin/routes.js';
-import { buildApp } from '../src/app.js';
-import { flagKey, historyKey } from '../src/flags/store.js';
+import { AUTH_FAILURES_PER_WINDOW } from '../../src/admin/routes.js';
+import { buildApp } from '../../src/app.js';
+import { flagKey, historyKey } from '../../src/flags/store.js';
 import {
   ADMIN_TOKEN,
   type Echo,
@@ -19,7 +19,7 @@ import {
   testConfig,
   type Upstream,
   uniqueFlag,
-} from './helpers.js';
+} from '../helpers.js';
 
 const curl = (args: string[]) =>
   promisify(execFile)('curl', ['-sS', ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });

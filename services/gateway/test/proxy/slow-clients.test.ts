@@ -3,8 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.js';
-import { flagKey, historyKey } from '../src/flags/store.js';
+import { buildApp } from '../../src/app.js';
+import { flagKey, historyKey } from '../../src/flags/store.js';
 import {
   policyFor,
   REDIS_URL,
@@ -13,7 +13,7 @@ import {
   type Upstream,
   uniqueFlag,
   waitFor,
-} from './helpers.js';
+} from '../helpers.js';
 
 const HEADERS_MS = 1_500;
 const REQUEST_MS = 3_000;

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ClusterCounters, windowKey } from '../src/redis/cluster-counters.js';
-import { REDIS_URL, refusedUrl } from './helpers.js';
+import { ClusterCounters, windowKey } from '../../src/redis/cluster-counters.js';
+import { REDIS_URL, refusedUrl } from '../helpers.js';
 
 const connections: Redis[] = [];
 const connect = (url = REDIS_URL) => {

@@ -1,18 +1,10 @@
 import { HttpError } from '@cinemaabyss/service-kit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ClusterCounters } from '../src/redis/cluster-counters.js';
-import type { MismatchSource } from '../src/rollout/driver.js';
-import { parsePlan } from '../src/rollout/plan.js';
-import { uniqueFlag } from './helpers.js';
-import {
-  connect,
-  eventually,
-  healthy,
-  RecordingWriter,
-  Replica,
-  ready,
-  runTraffic,
-} from './rollout-replicas.js';
+import { ClusterCounters } from '../../src/redis/cluster-counters.js';
+import type { MismatchSource } from '../../src/rollout/driver.js';
+import { parsePlan } from '../../src/rollout/plan.js';
+import { uniqueFlag } from '../helpers.js';
+import { connect, eventually, healthy, RecordingWriter, Replica, ready, runTraffic } from './replicas.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {

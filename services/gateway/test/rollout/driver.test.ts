@@ -2,19 +2,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parsePlan } from '../src/rollout/plan.js';
-import type { DecisionEntry } from '../src/rollout/store.js';
-import { renderFamilies } from '../src/telemetry/exposition.js';
-import { DedicatedRedis } from './dedicated-redis.js';
-import { uniqueFlag } from './helpers.js';
-import {
-  type Behaviour,
-  eventually,
-  healthy,
-  RecordingWriter,
-  Replica,
-  runTraffic,
-} from './rollout-replicas.js';
+import { parsePlan } from '../../src/rollout/plan.js';
+import type { DecisionEntry } from '../../src/rollout/store.js';
+import { renderFamilies } from '../../src/telemetry/exposition.js';
+import { DedicatedRedis } from '../dedicated-redis.js';
+import { uniqueFlag } from '../helpers.js';
+import { type Behaviour, eventually, healthy, RecordingWriter, Replica, runTraffic } from './replicas.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {

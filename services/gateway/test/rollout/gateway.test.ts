@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.js';
-import type { RolloutView } from '../src/rollout/controls.js';
-import { DedicatedRedis } from './dedicated-redis.js';
+import { buildApp } from '../../src/app.js';
+import type { RolloutView } from '../../src/rollout/controls.js';
+import { DedicatedRedis } from '../dedicated-redis.js';
 import {
   ADMIN_TOKEN,
   bearer,
@@ -16,8 +16,8 @@ import {
   REDIS_URL,
   testConfig,
   uniqueFlag,
-} from './helpers.js';
-import { eventually } from './rollout-replicas.js';
+} from '../helpers.js';
+import { eventually } from './replicas.js';
 
 // Issue 14's acceptance list, end to end: two gateways built by buildApp on free ports, sharing a Redis,
 // in front of two upstreams whose error rate and latency each test sets, under a loop of requests.

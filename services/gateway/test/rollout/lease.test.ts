@@ -1,9 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Lease, Leases } from '../src/rollout/lease.js';
-import { parsePlan } from '../src/rollout/plan.js';
-import { RolloutStore, type Transition } from '../src/rollout/store.js';
-import { uniqueFlag, waitFor } from './helpers.js';
-import { connect, ready } from './rollout-replicas.js';
+import { type Lease, Leases } from '../../src/rollout/lease.js';
+import { parsePlan } from '../../src/rollout/plan.js';
+import { RolloutStore, type Transition } from '../../src/rollout/store.js';
+import { uniqueFlag, waitFor } from '../helpers.js';
+import { connect, ready } from './replicas.js';
 
 const connections = [connect(), connect()];
 afterAll(() => {

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { ClusterCounters } from '../src/redis/cluster-counters.js';
-import { RolloutControls } from '../src/rollout/controls.js';
-import { type MismatchSource, RolloutDriver } from '../src/rollout/driver.js';
-import type { FlagWriter } from '../src/rollout/flag-writer.js';
-import { Leases } from '../src/rollout/lease.js';
-import { type Side, SideStats } from '../src/rollout/side-stats.js';
-import { RolloutStore } from '../src/rollout/store.js';
-import { REDIS_URL } from './helpers.js';
+import { ClusterCounters } from '../../src/redis/cluster-counters.js';
+import { RolloutControls } from '../../src/rollout/controls.js';
+import { type MismatchSource, RolloutDriver } from '../../src/rollout/driver.js';
+import type { FlagWriter } from '../../src/rollout/flag-writer.js';
+import { Leases } from '../../src/rollout/lease.js';
+import { type Side, SideStats } from '../../src/rollout/side-stats.js';
+import { RolloutStore } from '../../src/rollout/store.js';
+import { REDIS_URL } from '../helpers.js';
 
 /** Timing of the tests' rollouts: short enough to run fast, with counts flushed well within settleMs. */
 export const TIMING = { flushMs: 15, settleMs: 40, tickMs: 30, leaseMs: 240, resolutionMs: 50 };

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { ClusterCounters } from '../src/redis/cluster-counters.js';
-import { bucketBoundMs, SideStats } from '../src/rollout/side-stats.js';
-import { uniqueFlag } from './helpers.js';
-import { connect, ready } from './rollout-replicas.js';
+import { ClusterCounters } from '../../src/redis/cluster-counters.js';
+import { bucketBoundMs, SideStats } from '../../src/rollout/side-stats.js';
+import { uniqueFlag } from '../helpers.js';
+import { connect, ready } from './replicas.js';
 
 const connections = [connect(), connect()];
 afterAll(() => {

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.js';
-import { flagKey, historyKey } from '../src/flags/store.js';
-import { bucketOf } from '../src/routing/bucketing.js';
+import { buildApp } from '../../src/app.js';
+import { flagKey, historyKey } from '../../src/flags/store.js';
+import { bucketOf } from '../../src/routing/bucketing.js';
 import {
   ADMIN_TOKEN,
   REDIS_URL,
@@ -15,7 +15,7 @@ import {
   type Upstream,
   uniqueFlag,
   waitFor,
-} from './helpers.js';
+} from '../helpers.js';
 
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 

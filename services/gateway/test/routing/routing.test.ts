@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.js';
-import { flagKey, historyKey } from '../src/flags/store.js';
+import { buildApp } from '../../src/app.js';
+import { flagKey, historyKey } from '../../src/flags/store.js';
 import {
   type Echo,
   policyFor,
@@ -12,7 +12,7 @@ import {
   testConfig,
   type Upstream,
   uniqueFlag,
-} from './helpers.js';
+} from '../helpers.js';
 
 describe('routing through real upstreams', () => {
   let monolith: Upstream;

@@ -4,11 +4,11 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { Pool } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildApp } from '../src/app.js';
-import { flagKey, historyKey } from '../src/flags/store.js';
-import { policySchema } from '../src/routing/policy.js';
-import type { ShadowReport } from '../src/shadow/report.js';
-import { ADMIN_TOKEN, REDIS_URL, testConfig, uniqueFlag, waitFor } from './helpers.js';
+import { buildApp } from '../../src/app.js';
+import { flagKey, historyKey } from '../../src/flags/store.js';
+import { policySchema } from '../../src/routing/policy.js';
+import type { ShadowReport } from '../../src/shadow/report.js';
+import { ADMIN_TOKEN, REDIS_URL, testConfig, uniqueFlag, waitFor } from '../helpers.js';
 
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 

@@ -3,12 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClusterCounters } from '../src/redis/cluster-counters.js';
-import { Mirror, type ShadowRequest } from '../src/shadow/mirror.js';
-import { ShadowRecorder, seriesOf } from '../src/shadow/recorder.js';
-import { Shadower } from '../src/shadow/shadower.js';
-import { renderFamilies } from '../src/telemetry/exposition.js';
-import { REDIS_URL, uniqueFlag, waitFor } from './helpers.js';
+import { ClusterCounters } from '../../src/redis/cluster-counters.js';
+import { Mirror, type ShadowRequest } from '../../src/shadow/mirror.js';
+import { ShadowRecorder, seriesOf } from '../../src/shadow/recorder.js';
+import { Shadower } from '../../src/shadow/shadower.js';
+import { renderFamilies } from '../../src/telemetry/exposition.js';
+import { REDIS_URL, uniqueFlag, waitFor } from '../helpers.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 

@@ -3,15 +3,15 @@ import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClusterCounters } from '../src/redis/cluster-counters.js';
-import type { Answer, Difference } from '../src/shadow/compare.js';
-import { Mirror } from '../src/shadow/mirror.js';
-import { PATTERN_LIMIT, SAMPLE_LIMIT, ShadowRecorder, samplesKey } from '../src/shadow/recorder.js';
-import { buildShadowReport } from '../src/shadow/report.js';
-import { resetShadow, type ShadowSettings } from '../src/shadow/settings.js';
-import { Shadower } from '../src/shadow/shadower.js';
-import { renderFamilies } from '../src/telemetry/exposition.js';
-import { REDIS_URL, uniqueFlag, waitFor } from './helpers.js';
+import { ClusterCounters } from '../../src/redis/cluster-counters.js';
+import type { Answer, Difference } from '../../src/shadow/compare.js';
+import { Mirror } from '../../src/shadow/mirror.js';
+import { PATTERN_LIMIT, SAMPLE_LIMIT, ShadowRecorder, samplesKey } from '../../src/shadow/recorder.js';
+import { buildShadowReport } from '../../src/shadow/report.js';
+import { resetShadow, type ShadowSettings } from '../../src/shadow/settings.js';
+import { Shadower } from '../../src/shadow/shadower.js';
+import { renderFamilies } from '../../src/telemetry/exposition.js';
+import { REDIS_URL, uniqueFlag, waitFor } from '../helpers.js';
 
 const closers: Array<() => Promise<unknown> | unknown> = [];
 afterAll(async () => {
