@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { percent } from '@cinemaabyss/admin-contract';
 import { ConfigError, issuePath } from '@cinemaabyss/service-kit';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
@@ -8,7 +9,6 @@ const headerName = z
   .string()
   .regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name')
   .transform((header) => header.toLowerCase());
-const percent = z.number().int('must be an integer from 0 to 100').min(0).max(100);
 export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 const flagSchema = z.strictObject({
