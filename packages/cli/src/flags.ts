@@ -1,24 +1,11 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import type { FlagView, HistoryEntry } from '@cinemaabyss/admin-contract';
 import { flagPath, type Group, show, type Values } from './command.js';
 import { brief, fields, parseBoolean, parseList, parsePercent, table } from './format.js';
 import { CliError, usageError } from './http.js';
 
-interface Flag {
-  name: string;
-  enabled: boolean;
-  percent: number;
-  effectivePercent: number;
-  source: string;
-  allow?: string[];
-  deny?: string[];
-}
-
-interface HistoryEntry {
-  at: string;
-  by: string;
-  old: Record<string, unknown> | null;
-  new: Record<string, unknown>;
-}
+/** A flag as the admin API answers it; allow and deny may be missing from a gateway that predates them. */
+type Flag = Omit<FlagView, 'allow' | 'deny' | 'routes'> & Partial<Pick<FlagView, 'allow' | 'deny'>>;
 
 /** Body of PUT /admin/flags/:name from the options given; the gateway checks the values. */
 export function flagChange(values: Values): Record<string, unknown> {

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { DecisionEntry, RolloutView } from '@cinemaabyss/admin-contract';
 import { type Context, flagPath, type Group, show, type Values } from './command.js';
 import {
   brief,
@@ -14,28 +15,15 @@ import {
 } from './format.js';
 import { CliError, usageError } from './http.js';
 
-type State = 'running' | 'paused' | 'succeeded' | 'rolled-back' | 'aborted';
+/** An entry of the rollout's decisions; its numbers are printed as they came, whatever they hold. */
+type Decision = Pick<DecisionEntry, 'at' | 'step' | 'outcome' | 'reason'> & { numbers?: unknown };
 
-/** An entry of the rollout's decisions: the gateway's own (advance, hold, rollback, gap) and operator actions. */
-interface Decision {
-  at: string;
-  step: number;
-  outcome: string;
-  reason: string;
-  numbers?: unknown;
-}
-
-/** GET /admin/flags/:name/rollout, as the gateway answers it (docs/gateway.md, "Progressive rollout"). */
-export interface Rollout {
-  state: State;
-  step: number;
-  percent: number;
-  plan: { steps: number[]; intervalMs: number };
-  startedAt: string;
-  nextDecisionAt: string;
+/** GET /admin/flags/:name/rollout, the parts the CLI reads (docs/gateway.md, "Progressive rollout"). */
+export type Rollout = Pick<RolloutView, 'state' | 'step' | 'percent' | 'startedAt' | 'nextDecisionAt'> & {
+  plan: Pick<RolloutView['plan'], 'steps' | 'intervalMs'>;
   /** Newest first. */
   decisions: Decision[];
-}
+};
 
 /** Body of POST /admin/flags/:name/rollout; only the forms are checked here, the gateway judges the plan. */
 export function rolloutPlan(values: Values): Record<string, number | number[]> {

@@ -1,35 +1,17 @@
+import type { Answer, Body } from '@cinemaabyss/admin-contract';
 import { flagPath, type Group, show, type Values } from './command.js';
 import { fields, formatRate, parseList, parsePercent, table } from './format.js';
 import { usageError } from './http.js';
 
-/** GET /admin/flags/:name/shadow, as the gateway answers it (docs/gateway.md, "Report"). */
-interface ShadowReport {
-  percent: number;
-  ignore: string[];
-  /** Start of the report; null until shadowing was first set. */
-  since: string | null;
-  compared: number;
-  matched: number;
-  mismatched: number;
-  /** null before anything was compared. */
-  mismatchRate: number | null;
-  errors: number;
-  dropped: number;
-  skipped: number;
-  paths: Array<{
-    path: string;
-    mismatches: number;
-    differed: number;
-    noise: number;
-    excluded: 'ignore' | 'noise' | null;
-  }>;
+/** GET /admin/flags/:name/shadow, the parts shown in words (the samples go to --json as they came). */
+type ShadowReport = Omit<Answer<'GET /admin/flags/:name/shadow'>, 'name' | 'from' | 'probes' | 'samples'> & {
   samples: unknown[];
-}
+};
 
 /** Body of PUT /admin/flags/:name/shadow; the gateway checks the values. */
-export function shadowSettings(values: Values): { percent: number; ignore?: string[] } {
+export function shadowSettings(values: Values): Body<'PUT /admin/flags/:name/shadow'> {
   if (typeof values.percent !== 'string') throw usageError('shadow set needs --percent N');
-  const settings: { percent: number; ignore?: string[] } = {
+  const settings: Body<'PUT /admin/flags/:name/shadow'> = {
     percent: parsePercent(values.percent, '--percent'),
   };
   if (typeof values.ignore === 'string') settings.ignore = parseList(values.ignore);

@@ -1,16 +1,16 @@
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { buildApp } from '@cinemaabyss/gateway/dist/app.js';
 import { configSchema } from '@cinemaabyss/gateway/dist/config.js';
 import { policySchema } from '@cinemaabyss/gateway/dist/routing/policy.js';
+import { REDIS_URL, refusedUrl, uniqueName, waitFor } from '@cinemaabyss/test-kit';
 import { Redis } from 'ioredis';
 import { expect } from 'vitest';
 
 export const MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { REDIS_URL, refusedUrl, waitFor };
 export const ADMIN_TOKEN = 'cli-test-admin-token-0123456789-abcdef';
 
 export interface Run {
@@ -76,17 +76,7 @@ export function expectRefusal(run: Run, message: string) {
 }
 
 /** A flag name no other test uses, so tests sharing the Redis on 6379 never see each other's values. */
-export const uniqueFlag = () => `cli-${randomUUID().slice(0, 8)}`;
-
-/** Polls `check` until it returns true, rejects at the deadline. */
-export async function waitFor(check: () => Promise<boolean>, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
+export const uniqueFlag = () => uniqueName('cli');
 
 export interface Gateway {
   url: string;
@@ -208,13 +198,4 @@ export async function startUpstream(answer: (url: URL) => { status: number; body
         server.close(() => resolve());
       }),
   };
-}
-
-/** A URL nothing listens on: connecting to it is refused. */
-export async function refusedUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
 }

@@ -30,6 +30,14 @@ export function parseInput<S extends z.ZodType>(
   throw new HttpError(400, problems.join('; '));
 }
 
+/** A zod issue's path as a person reads it: `routes[2].migrate.to` (`(file)` for the whole document). */
+export function issuePath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(file)';
+  return path
+    .map((key, i) => (typeof key === 'number' ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`))
+    .join('');
+}
+
 /**
  * Every error leaves as JSON `{"error": "..."}`: client mistakes keep their 4xx status and message,
  * anything unexpected is logged and answered with a bare 500 that leaks nothing.

@@ -1,17 +1,26 @@
 import type { FastifyInstance } from 'fastify';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { loadConfig } from './config.js';
 import type { ServiceOptions } from './options.js';
 import { startFailureMessage } from './start-failure.js';
 
 interface ServiceConfig {
   PORT: number;
-  /**
-   * How long to keep serving after SIGTERM before closing, so load balancers see the failing readiness
-   * probe and stop sending new requests first (Kubernetes endpoints lag a few seconds behind).
-   */
+  /** See shutdownDelayMs. */
   SHUTDOWN_DELAY_MS: number;
 }
+
+/**
+ * `SHUTDOWN_DELAY_MS` for a service's config schema: how long to keep serving after SIGTERM before closing,
+ * so load balancers see the failing readiness probe and stop sending new requests first (Kubernetes
+ * endpoints lag a few seconds behind). runService reads it.
+ */
+export const shutdownDelayMs = (defaultMs = 5_000) =>
+  z.coerce
+    .number({ error: 'must be a whole number of milliseconds' })
+    .int('must be a whole number of milliseconds')
+    .min(0, 'must be a whole number of milliseconds')
+    .default(defaultMs);
 
 export interface Lifecycle {
   /** True from SIGTERM on: readiness endpoints answer 503 so traffic drains away first. */

@@ -1,4 +1,4 @@
-import { envPort, logLevel } from '@cinemaabyss/service-kit';
+import { envPort, logLevel, shutdownDelayMs } from '@cinemaabyss/service-kit';
 import { z } from 'zod';
 
 const brokerList = z
@@ -60,7 +60,7 @@ export const configSchema = z
     /** Memory for the ids of processed events the consumer recognises as duplicates; the oldest go first. */
     PROCESSED_IDS_MAX_BYTES: bytes(64 * KiB, 1024 * MiB).default(2 * MiB),
     /** Time between failing readiness and closing on SIGTERM (see service-kit runService). */
-    SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(60_000).default(0),
+    SHUTDOWN_DELAY_MS: shutdownDelayMs(0),
     LOG_LEVEL: logLevel,
   })
   .superRefine((config, ctx) => {

@@ -4,10 +4,17 @@
 import { copyFileSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants, gzipSync } from 'node:zlib';
+import { PLAN_DEFAULTS } from '@cinemaabyss/admin-contract';
 
 const source = new URL('../src/console/page/', import.meta.url).pathname;
 const target = new URL('../dist/console/page/', import.meta.url).pathname;
-const built = new Set(readdirSync(source).map((name) => name.replace(/\.ts$/, '.js')));
+// A declaration (x.d.ts) stands for a script this build writes itself (x.js).
+const built = new Set(readdirSync(source).map((name) => name.replace(/(\.d)?\.ts$/, '.js')));
+// The rollout form's defaults are the admin contract's, written as a module of the page's own.
+writeFileSync(
+  join(target, 'plan-defaults.js'),
+  `export const PLAN_DEFAULTS = ${JSON.stringify(PLAN_DEFAULTS)};\n`,
+);
 for (const name of readdirSync(target))
   if (!built.has(name.replace(/\.gz$/, ''))) rmSync(join(target, name), { recursive: true });
 for (const name of built) {

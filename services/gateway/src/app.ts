@@ -5,12 +5,13 @@ import { loadOperators } from './admin/operators.js';
 import { adminRoutes } from './admin/routes.js';
 import type { Config } from './config.js';
 import { consoleRoutes } from './console/routes.js';
+import { SHADOW_OFF } from './flags/record.js';
 import { FlagStore } from './flags/store.js';
 import { continueUnlessTooLarge, edgeChecks } from './proxy/edge.js';
 import { registerProxies } from './proxy/forward.js';
+import { connectCluster } from './redis/cluster.js';
 import { createRollouts, type ShadowSource } from './rollout/rollouts.js';
 import { loadPolicy, type Policy } from './routing/policy.js';
-import { SHADOW_OFF } from './shadow/settings.js';
 import { createShadowing } from './shadow/shadowing.js';
 import { AccessLog } from './telemetry/access-log.js';
 import { createMetrics } from './telemetry/metrics.js';
@@ -57,20 +58,22 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
     headersTimeout: config.UPSTREAM_TIMEOUT_MS,
     bodyTimeout: config.UPSTREAM_TIMEOUT_MS,
   });
-  const metrics = createMetrics(flags, policy.routes);
-  const shadowing = createShadowing(config, app.log);
+  const metrics = createMetrics(flags);
+  const cluster = connectCluster(config, app.log);
+  const shadowing = createShadowing(config, cluster);
   // A rollout's maxMismatchRate is judged on the shadow comparisons of each window.
   const shadow: ShadowSource = {
     shadowing: (flag) => (flags.get(flag)?.shadow.percent ?? 0) > 0,
     window: (flag, fromMs, toMs) =>
       shadowing.window(flag, flags.get(flag)?.shadow ?? SHADOW_OFF, fromMs, toMs),
   };
-  const rollouts = createRollouts(config, { flags, log: app.log, shadow });
+  const rollouts = createRollouts(config, { cluster, flags, log: app.log, shadow });
   app.addHook('onClose', async () => {
     operators?.close();
     await agent.close();
     await rollouts.close();
     await shadowing.close();
+    await cluster.close();
     await flags.close();
   });
 
@@ -93,12 +96,13 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
     return { status: redis === 'connected' ? 'ready' : 'degraded', redis, flags: flagValues };
   });
 
+  // Every part's metrics in one exposition, and /metrics is its rendering.
+  const { exposition } = metrics;
+  exposition.register(() => shadowing.recorder.metricFamilies());
+  exposition.register(() => rollouts.driver.metricFamilies());
+  if (operators) exposition.register(() => operators.metricFamilies());
   app.get(METRICS_PATH, async (_request, reply) =>
-    reply
-      .type(metrics.contentType)
-      .send(
-        `${await metrics.render()}${shadowing.recorder.renderMetrics()}${rollouts.driver.renderMetrics()}${operators?.renderMetrics() ?? ''}`,
-      ),
+    reply.type(exposition.contentType).send(await exposition.render()),
   );
 
   // Before the admin routes: they inherit the request decorations the proxies' metrics hook reads.

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { isAbsolute } from 'node:path';
-import { envBoolean, envPort, logLevel } from '@cinemaabyss/service-kit';
+import { envBoolean, envPort, logLevel, shutdownDelayMs } from '@cinemaabyss/service-kit';
 import { z } from 'zod';
 import { shadowConfigShape } from './shadow/config.js';
 
@@ -124,12 +124,7 @@ export const configSchema = z
     ROLLOUT_RESOLUTION_MS: milliseconds.default(1_000),
     /** How often each replica writes its cluster-wide counts (rollout windows) to Redis. */
     CLUSTER_COUNTERS_FLUSH_MS: milliseconds.default(1_000),
-    /** After SIGTERM, /ready fails for this long before the server closes, so load balancers stop sending. */
-    SHUTDOWN_DELAY_MS: z.coerce
-      .number({ error: 'must be a whole number of milliseconds' })
-      .int('must be a whole number of milliseconds')
-      .min(0, 'must be a whole number of milliseconds')
-      .default(5_000),
+    SHUTDOWN_DELAY_MS: shutdownDelayMs(),
     ...shadowConfigShape,
   })
   .refine((config) => config.CLIENT_HEADERS_TIMEOUT_MS <= config.CLIENT_REQUEST_TIMEOUT_MS, {

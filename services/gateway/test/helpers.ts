@@ -1,14 +1,14 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { REDIS_URL, refusedUrl, uniqueName, waitFor } from '@cinemaabyss/test-kit';
 import { type Role, sha256Hex } from '../src/admin/operators.js';
 import { type Config, configSchema } from '../src/config.js';
 import { BUILT_IN_POLICY, type Policy, policySchema } from '../src/routing/policy.js';
 
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { REDIS_URL, refusedUrl, waitFor };
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef0123';
 
 /** A named operator's token in tests: derived from the name, so a test can sign as anyone it listed. */
@@ -118,21 +118,12 @@ export async function startUpstream(name: string): Promise<Upstream> {
   };
 }
 
-/** A URL nothing listens on: connecting to it is refused. */
-export async function refusedUrl(): Promise<string> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return `http://127.0.0.1:${port}`;
-}
-
 export function testConfig(overrides: Record<string, string> = {}): Config {
   return configSchema.parse({ REDIS_URL, LOG_LEVEL: 'silent', ADMIN_TOKEN, ...overrides });
 }
 
 /** A flag name no other test uses, so tests sharing the Redis on 6379 never see each other's values. */
-export const uniqueFlag = () => `test-${randomUUID().slice(0, 8)}`;
+export const uniqueFlag = () => uniqueName('test');
 
 /** The built-in routing policy with these upstreams and `flag` in place of `movies`. */
 export function policyFor(
@@ -148,18 +139,4 @@ export function policyFor(
     ),
     flags: { [flag]: { seed } },
   });
-}
-
-/** Polls `check` until it returns true; resolves with the elapsed milliseconds, rejects at the deadline. */
-export async function waitFor(
-  check: () => boolean | Promise<boolean>,
-  timeoutMs: number,
-  what: string,
-): Promise<number> {
-  const started = performance.now();
-  while (performance.now() - started < timeoutMs) {
-    if (await check()) return performance.now() - started;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }

@@ -1,5 +1,5 @@
 import { databaseEnv } from '@cinemaabyss/postgres';
-import { envBoolean, envPort, logLevel } from '@cinemaabyss/service-kit';
+import { envBoolean, envPort, logLevel, shutdownDelayMs } from '@cinemaabyss/service-kit';
 import { z } from 'zod';
 
 export const configSchema = z.object({
@@ -7,12 +7,7 @@ export const configSchema = z.object({
   ...databaseEnv,
   /** Apply pending schema migrations and the seed before serving. */
   DB_MIGRATE_ON_START: envBoolean.default(false),
-  /** After SIGTERM, /ready fails for this long before the server closes, so load balancers stop sending. */
-  SHUTDOWN_DELAY_MS: z.coerce
-    .number({ error: 'must be a whole number of milliseconds' })
-    .int({ error: 'must be a whole number of milliseconds' })
-    .min(0, { error: 'must be a whole number of milliseconds' })
-    .default(5_000),
+  SHUTDOWN_DELAY_MS: shutdownDelayMs(),
   LOG_LEVEL: logLevel,
 });
 

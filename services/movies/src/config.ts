@@ -1,5 +1,5 @@
 import { databaseEnv } from '@cinemaabyss/postgres';
-import { envBoolean, envPort, logLevel } from '@cinemaabyss/service-kit';
+import { envBoolean, envPort, logLevel, shutdownDelayMs } from '@cinemaabyss/service-kit';
 import { z } from 'zod';
 
 const milliseconds = (min: number) =>
@@ -28,8 +28,7 @@ export const configSchema = z.object({
   MONOLITH_TIMEOUT_MS: milliseconds(1).default(10_000),
   /** How long a forwarded write waits to become readable here before answering 504. */
   DATA_READ_YOUR_WRITE_TIMEOUT_MS: milliseconds(1).default(5_000),
-  /** After SIGTERM, /ready fails for this long before the server closes, so load balancers stop sending. */
-  SHUTDOWN_DELAY_MS: milliseconds(0).default(5_000),
+  SHUTDOWN_DELAY_MS: shutdownDelayMs(),
   LOG_LEVEL: logLevel,
 });
 

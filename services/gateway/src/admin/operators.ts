@@ -1,18 +1,14 @@
 import { createHash } from 'node:crypto';
 import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import { dirname } from 'node:path';
-import { ConfigError } from '@cinemaabyss/service-kit';
+import { type Operator, ROLES, type Role } from '@cinemaabyss/admin-contract';
+import { ConfigError, issuePath } from '@cinemaabyss/service-kit';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { formatPath } from '../routing/policy.js';
+import type { MetricFamily } from '../telemetry/exposition.js';
 
-export const ROLES = ['operator', 'viewer'] as const;
-export type Role = (typeof ROLES)[number];
 /** Who is calling the admin API, from the bearer token alone. */
-export interface Operator {
-  name: string;
-  role: Role;
-}
+export { type Operator, ROLES, type Role };
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -70,7 +66,7 @@ export function parseOperators(file: string, text: string, adminToken?: string):
   }
   const result = fileSchema.safeParse(raw);
   if (!result.success)
-    throw refuse(result.error.issues.map((issue) => `${formatPath(issue.path)}: ${issue.message}`));
+    throw refuse(result.error.issues.map((issue) => `${issuePath(issue.path)}: ${issue.message}`));
 
   const table = new Map<string, Operator>();
   const names = new Map<string, string>();
@@ -96,7 +92,7 @@ export function parseOperators(file: string, text: string, adminToken?: string):
 export interface Operators {
   /** The table in force; swapped whole when a changed file is valid. */
   table(): OperatorTable;
-  renderMetrics(): string;
+  metricFamilies(): MetricFamily[];
   close(): void;
 }
 
@@ -116,7 +112,7 @@ export function loadOperators(config: OperatorsConfig, log: FastifyBaseLogger): 
   if (!file) {
     if (!config.ADMIN_TOKEN) return undefined;
     const table = new Map([[sha256Hex(config.ADMIN_TOKEN), ADMIN]]);
-    return { table: () => table, renderMetrics: () => '', close: () => {} };
+    return { table: () => table, metricFamilies: () => [], close: () => {} };
   }
   const read = () => {
     try {
@@ -174,16 +170,20 @@ export function loadOperators(config: OperatorsConfig, log: FastifyBaseLogger): 
 
   return {
     table: () => table,
-    renderMetrics: () =>
-      [
-        '# HELP gateway_admin_operators Operators in force, by the version (sha256 prefix) of ADMIN_TOKENS_FILE',
-        '# TYPE gateway_admin_operators gauge',
-        `gateway_admin_operators{version="${version}"} ${table.size}`,
-        '# HELP gateway_admin_operators_refused_total Changed operator files refused (the previous table stayed)',
-        '# TYPE gateway_admin_operators_refused_total counter',
-        `gateway_admin_operators_refused_total ${refused}`,
-        '',
-      ].join('\n'),
+    metricFamilies: () => [
+      {
+        name: 'gateway_admin_operators',
+        help: 'Operators in force, by the version (sha256 prefix) of ADMIN_TOKENS_FILE',
+        type: 'gauge',
+        samples: [{ labels: { version }, value: table.size }],
+      },
+      {
+        name: 'gateway_admin_operators_refused_total',
+        help: 'Changed operator files refused (the previous table stayed)',
+        type: 'counter',
+        samples: [{ value: refused }],
+      },
+    ],
     close: () => {
       clearInterval(poll);
       clearTimeout(settle);

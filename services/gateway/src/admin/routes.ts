@@ -1,15 +1,16 @@
-import { HttpError, parseInput } from '@cinemaabyss/service-kit';
+import type { FlagView } from '@cinemaabyss/admin-contract';
+import { HttpError } from '@cinemaabyss/service-kit';
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
-import { type FlagStore, FlagStoreUnavailableError } from '../flags/store.js';
-import { effectivePercent, flagChangeSchema, flagValueSchema } from '../flags/value.js';
+import type { FastifyInstance } from 'fastify';
+import { effectivePercent } from '../flags/record.js';
+import type { FlagStore } from '../flags/store.js';
 import type { Rollouts } from '../rollout/rollouts.js';
 import type { Policy } from '../routing/policy.js';
 import type { Shadowing } from '../shadow/shadowing.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { identify, type OperatorTable, operatorOf } from './operators.js';
 import { rolloutRoutes } from './rollout-routes.js';
+import { schemaOf, useZodSchemas } from './schema.js';
 import { shadowRoutes } from './shadow-routes.js';
 import { trafficRoutes } from './traffic-routes.js';
 
@@ -23,6 +24,7 @@ const READS = new Set(['GET', 'HEAD']);
 /**
  * Operator API for the migration flags, behind `Authorization: Bearer <token>` of a named operator
  * (operators.ts). Registered only when there is an operator; without one the routes do not exist (404).
+ * What each route takes and answers is declared on it from @cinemaabyss/admin-contract.
  */
 export async function adminRoutes(
   app: FastifyInstance,
@@ -83,17 +85,18 @@ export async function adminRoutes(
     }
   });
 
-  // Who the token belongs to, so a console can show it and offer only what the role allows.
-  app.get('/admin/me', async (request) => request.operator);
-
-  const params = z.object({ name: z.string() });
-  const knownFlag = (request: FastifyRequest) => {
-    const { name } = parseInput(params, request.params, 'params');
-    if (!flags.get(name))
+  // A flag the gateway does not route is a 404 before its body is looked at (a 400).
+  app.addHook('preValidation', async (request) => {
+    const { name } = request.params as { name?: string };
+    if (name !== undefined && !flags.get(name))
       throw new HttpError(404, `unknown flag "${name}"; known flags: ${flags.names().join(', ')}`);
-    return name;
-  };
-  const describe = (name: string) => {
+  });
+  const admin = useZodSchemas(app);
+
+  // Who the token belongs to, so a console can show it and offer only what the role allows.
+  admin.get('/admin/me', { schema: schemaOf('GET /admin/me') }, async (request) => request.operator!);
+
+  const describe = (name: string): FlagView => {
     const flag = flags.get(name)!;
     return {
       name,
@@ -103,27 +106,19 @@ export async function adminRoutes(
       routes: policy.routes.filter((route) => route.migrate?.flag === name).map((route) => route.prefix),
     };
   };
-  // The export document: every flag's runtime value; import takes the same shape back.
-  const exportSchema = z.strictObject({
-    flags: z.record(z.string(), flagValueSchema, { error: 'must map flag names to values' }),
-  });
-  // The flag store knows nothing of HTTP: its outage becomes a 503 with its message (what the operator
-  // should do) here. Anything else goes on to the shared handler.
-  app.setErrorHandler((error, _request, reply) => {
-    if (error instanceof FlagStoreUnavailableError) return reply.code(503).send({ error: error.message });
-    throw error;
-  });
 
-  app.get('/admin/flags', async () => ({
-    redis: flags.isConnected() ? 'connected' : 'disconnected',
+  admin.get('/admin/flags', { schema: schemaOf('GET /admin/flags') }, async () => ({
+    redis: flags.isConnected() ? ('connected' as const) : ('disconnected' as const),
     flags: flags.names().map(describe),
   }));
 
-  app.get('/admin/flags/export', async () => ({ flags: flags.export() }));
+  admin.get('/admin/flags/export', { schema: schemaOf('GET /admin/flags/export') }, async () => ({
+    flags: flags.export(),
+  }));
 
   // Validated whole before anything is written, then written in one atomic step.
-  app.put('/admin/flags/import', async (request) => {
-    const document = parseInput(exportSchema, request.body, 'body');
+  admin.put('/admin/flags/import', { schema: schemaOf('PUT /admin/flags/import') }, async (request) => {
+    const document = request.body;
     const unknown = Object.keys(document.flags).filter((name) => !flags.get(name));
     if (unknown.length > 0)
       throw new HttpError(
@@ -136,11 +131,13 @@ export async function adminRoutes(
     return { changed: Object.keys(changed), flags: flags.names().map(describe) };
   });
 
-  app.get('/admin/flags/:name', async (request) => describe(knownFlag(request)));
+  admin.get('/admin/flags/:name', { schema: schemaOf('GET /admin/flags/:name') }, async (request) =>
+    describe(request.params.name),
+  );
 
-  app.put('/admin/flags/:name', async (request) => {
-    const name = knownFlag(request);
-    const change = parseInput(flagChangeSchema, request.body, 'body');
+  admin.put('/admin/flags/:name', { schema: schemaOf('PUT /admin/flags/:name') }, async (request) => {
+    const { name } = request.params;
+    const change = request.body;
     const by = operatorOf(request);
     // Two hands never fight over the percent: a running rollout is paused first, and says why.
     const pausedRollout =
@@ -151,15 +148,19 @@ export async function adminRoutes(
       { flag: name, by, old: entry.old, new: entry.new },
       'flag changed through the admin API',
     );
-    return { ...describe(name), change: entry, ...(pausedRollout && { rollout: 'paused' }) };
+    return { ...describe(name), change: entry, ...(pausedRollout && { rollout: 'paused' as const }) };
   });
 
-  app.get('/admin/flags/:name/history', async (request) => {
-    const name = knownFlag(request);
-    return { name, history: await flags.history(name) };
-  });
+  admin.get(
+    '/admin/flags/:name/history',
+    { schema: schemaOf('GET /admin/flags/:name/history') },
+    async (request) => {
+      const { name } = request.params;
+      return { name, history: await flags.history(name) };
+    },
+  );
 
-  await app.register(shadowRoutes, { flags, shadowing, knownFlag, operatorOf });
-  await app.register(rolloutRoutes, { rollouts, knownFlag, operatorOf });
-  await app.register(trafficRoutes, { rollouts, knownFlag });
+  await app.register(shadowRoutes, { flags, shadowing });
+  await app.register(rolloutRoutes, { rollouts });
+  await app.register(trafficRoutes, { rollouts });
 }

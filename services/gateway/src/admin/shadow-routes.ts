@@ -1,59 +1,50 @@
-import { parseInput } from '@cinemaabyss/service-kit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { type FlagStore, FlagStoreUnavailableError } from '../flags/store.js';
-import { applyShadowChange, resetShadow, shadowChangeSchema } from '../shadow/settings.js';
+import type { FlagStore } from '../flags/store.js';
+import { applyShadowChange, resetShadow, type ShadowSettings } from '../shadow/settings.js';
 import type { Shadowing } from '../shadow/shadowing.js';
-
-const UNAVAILABLE = 'shadow counters (Redis) are unreachable; retry when /ready reports redis connected';
+import { operatorOf } from './operators.js';
+import { schemaOf, type ZodTypeProvider } from './schema.js';
 
 /**
  * The shadow settings and report of a flag (docs/gateway.md, Shadow traffic). Registered inside the
- * admin routes, so behind the same token, and a Redis outage is the same 503.
+ * admin routes, so behind the same token, known flags only, and a Redis outage is the same 503.
  */
 export async function shadowRoutes(
   app: FastifyInstance,
-  {
-    flags,
-    shadowing,
-    knownFlag,
-    operatorOf,
-  }: {
-    flags: FlagStore;
-    shadowing: Shadowing;
-    knownFlag: (request: FastifyRequest) => string;
-    operatorOf: (request: FastifyRequest) => string;
-  },
+  { flags, shadowing }: { flags: FlagStore; shadowing: Shadowing },
 ) {
-  const report = async (name: string) => {
-    if (!shadowing.isConnected()) throw new FlagStoreUnavailableError(UNAVAILABLE);
-    try {
-      return { name, ...(await shadowing.report(name, flags.get(name)!.shadow)) };
-    } catch (error) {
-      if (!shadowing.isConnected()) throw new FlagStoreUnavailableError(UNAVAILABLE);
-      throw error;
-    }
-  };
-  const store = async (
-    request: FastifyRequest,
-    name: string,
-    next: Parameters<FlagStore['updateShadow']>[1],
-  ) => {
+  const admin = app.withTypeProvider<ZodTypeProvider>();
+  const store = async (request: FastifyRequest, name: string, next: ShadowSettings) => {
     const by = operatorOf(request);
     const entry = await flags.updateShadow(name, next, by);
     request.log.info({ flag: name, by, shadow: next }, 'shadow settings changed through the admin API');
     return { name, ...flags.get(name)!.shadow, change: entry };
   };
 
-  app.get('/admin/flags/:name/shadow', async (request) => report(knownFlag(request)));
+  admin.get(
+    '/admin/flags/:name/shadow',
+    { schema: schemaOf('GET /admin/flags/:name/shadow') },
+    async (request) => {
+      const { name } = request.params;
+      return { name, ...(await shadowing.report(name, flags.get(name)!.shadow)) };
+    },
+  );
 
-  app.put('/admin/flags/:name/shadow', async (request) => {
-    const name = knownFlag(request);
-    const change = parseInput(shadowChangeSchema, request.body, 'body');
-    return store(request, name, applyShadowChange(flags.get(name)!.shadow, change, new Date()));
-  });
+  admin.put(
+    '/admin/flags/:name/shadow',
+    { schema: schemaOf('PUT /admin/flags/:name/shadow') },
+    async (request) => {
+      const { name } = request.params;
+      return store(request, name, applyShadowChange(flags.get(name)!.shadow, request.body, new Date()));
+    },
+  );
 
-  app.post('/admin/flags/:name/shadow/reset', async (request) => {
-    const name = knownFlag(request);
-    return store(request, name, resetShadow(flags.get(name)!.shadow, new Date()));
-  });
+  admin.post(
+    '/admin/flags/:name/shadow/reset',
+    { schema: schemaOf('POST /admin/flags/:name/shadow/reset') },
+    async (request) => {
+      const { name } = request.params;
+      return store(request, name, resetShadow(flags.get(name)!.shadow, new Date()));
+    },
+  );
 }

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { open, rename, rm } from 'node:fs/promises';
+import { type FlagValue, flagValueSchema } from '@cinemaabyss/admin-contract';
 import type { FastifyBaseLogger } from 'fastify';
 import { z } from 'zod';
-import { type FlagValue, flagValueSchema } from './value.js';
 
 export type Flags = Record<string, FlagValue>;
 

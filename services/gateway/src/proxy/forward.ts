@@ -21,8 +21,8 @@ import { bodyTooLarge } from './edge.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Route prefix and upstream name chosen for this request ('' for the gateway's own routes). */
-    proxyRoute: string;
+    /** The route of the policy this request took, and the upstream chosen (unset for the gateway's own routes). */
+    routePlan: RoutePlan | undefined;
     upstreamName: string;
     /** Where the routing decision sent this request and why (undefined for the gateway's own routes). */
     decision: Decision | undefined;
@@ -95,23 +95,23 @@ interface ProxyDeps {
 
 /** Registers one @fastify/http-proxy per route of the table, all sharing one undici agent. */
 export async function registerProxies(app: FastifyInstance, deps: ProxyDeps): Promise<void> {
-  app.decorateRequest('proxyRoute', '');
+  app.decorateRequest('routePlan', undefined);
   app.decorateRequest('upstreamName', '');
   app.decorateRequest('decision', undefined);
   app.decorateRequest('shadowRun', undefined);
-  const flagOfRoute = new Map(deps.policy.routes.map((route) => [route.prefix, route.migrate?.flag]));
   // Callback-style hook: no promise per request on the hot path.
   app.addHook('onResponse', (request, reply, done) => {
-    if (request.proxyRoute !== '') {
+    const route = request.routePlan;
+    if (route !== undefined) {
       const seconds = reply.elapsedTime / 1000;
-      deps.metrics.record(request.proxyRoute, request.upstreamName, reply.statusCode, seconds);
+      deps.metrics.record(route, request.upstreamName, reply.statusCode, seconds);
       // A rollout compares the sides under the same traffic: only the percent's random split, and the
       // fallbacks away from the new side (counted there, as errors).
       const reason = request.decision?.reason;
-      const flag = flagOfRoute.get(request.proxyRoute);
-      if (flag !== undefined && (reason === 'percent' || reason === 'fallback'))
+      const migration = route.migration;
+      if (migration !== undefined && (reason === 'percent' || reason === 'fallback'))
         deps.sideStats.record(
-          flag,
+          migration.flag,
           request.decision!.toNew ? 'new' : 'old',
           reply.statusCode,
           seconds,
@@ -158,7 +158,7 @@ function proxyOptions(
 
   const pickUpstream = (request: AnyRequest): string => {
     const decision = decide(route, migration && flags.get(migration.flag), request.method, request.headers);
-    request.proxyRoute = prefix;
+    request.routePlan = route;
     request.upstreamName = decision.upstream;
     request.decision = decision;
     if (migration) metrics.decided(migration.flag, decision);
@@ -216,7 +216,7 @@ function proxyOptions(
       const safeToRetry = request.method === 'GET' || request.method === 'HEAD';
       if (migration && request.upstreamName === migration.to && safeToRetry && NOT_CONNECTED.has(code)) {
         // Safety net: the new service cannot even be connected to, so the old one answers instead.
-        metrics.fallback(prefix, migration.to, route.upstream);
+        metrics.fallback(route, migration.to, route.upstream);
         request.log.warn(
           { from: migration.to, to: route.upstream, code },
           'new upstream unreachable, falling back',

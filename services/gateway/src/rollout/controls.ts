@@ -1,13 +1,9 @@
+import type { RolloutPlan, RolloutView } from '@cinemaabyss/admin-contract';
 import { HttpError } from '@cinemaabyss/service-kit';
 import { applyPercent, type FlagWriter } from './flag-writer.js';
-import type { RolloutPlan } from './plan.js';
 import type { DecisionEntry, Rollout, RolloutState, RolloutStore } from './store.js';
 
-/** GET /admin/flags/:name/rollout. */
-export interface RolloutView extends Omit<Rollout, 'version' | 'applied' | 'updatedAtMs'> {
-  nextDecisionAt: string;
-  decisions: DecisionEntry[];
-}
+export type { RolloutView };
 
 export interface ShadowCheck {
   /** True when the flag's new side is shadowed, so mismatches can be judged. */

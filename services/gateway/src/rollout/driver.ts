@@ -1,8 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { MetricFamily } from '../telemetry/exposition.js';
 import { applyPercent, type FlagWriter } from './flag-writer.js';
 import { judge, type Mismatch, type Outcome, type WindowStats } from './judge.js';
 import type { Lease, Leases } from './lease.js';
-import { renderRolloutMetrics } from './metrics.js';
+import { rolloutFamilies } from './metrics.js';
 import type { DecisionEntry, Rollout, RolloutState, RolloutStore, Transition } from './store.js';
 
 /** Shadow comparisons of a flag over a window, summed over every replica (issue 13's counters). */
@@ -72,8 +73,9 @@ export class RolloutDriver {
     return [...this.held.keys()];
   }
 
-  renderMetrics(): string {
-    return renderRolloutMetrics(this);
+  /** The rollout metrics of this replica, for the gateway's exposition. */
+  metricFamilies(): MetricFamily[] {
+    return rolloutFamilies(this);
   }
 
   /** Stops the loop, waits for a pass in progress and hands the leases over at once. */

@@ -1,27 +1,6 @@
-import type { RolloutPlan } from './plan.js';
+import type { Mismatch, Outcome, RolloutPlan, SideWindow, WindowStats } from '@cinemaabyss/admin-contract';
 
-export type Outcome = 'advance' | 'hold' | 'rollback';
-
-/** One side of a migrating route over one window, summed over every replica. */
-export interface SideWindow {
-  requests: number;
-  errors: number;
-  /** errors / requests; 0 without requests. */
-  errorRate: number;
-  /** Upper bound of the histogram bucket holding the 99th percentile; 0 without requests. */
-  p99Ms: number;
-}
-
-export interface WindowStats {
-  old: SideWindow;
-  new: SideWindow;
-}
-
-/** Shadow comparisons of the window: the share that differed, out of `samples`. */
-export interface Mismatch {
-  rate: number;
-  samples: number;
-}
+export type { Mismatch, Outcome, SideWindow, WindowStats };
 
 export interface Verdict {
   outcome: Outcome;

@@ -1,3 +1,4 @@
+import type { MetricFamily, Sample } from '../telemetry/exposition.js';
 import type { Outcome } from './judge.js';
 import { ROLLOUT_STATES, type RolloutState } from './store.js';
 
@@ -8,28 +9,35 @@ export interface RolloutMetricsSource {
   decisions: ReadonlyMap<string, Record<Outcome, number>>;
 }
 
-const label = (value: string) => value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
-
-/** The rollout metrics in the Prometheus text format, to append to the gateway's /metrics. */
-export function renderRolloutMetrics({ observed, decisions }: RolloutMetricsSource): string {
-  const lines = [
-    '# HELP gateway_rollout_step Step index (from 0) of each flag rollout',
-    '# TYPE gateway_rollout_step gauge',
-  ];
-  for (const [flag, { step }] of observed) lines.push(`gateway_rollout_step{flag="${label(flag)}"} ${step}`);
-  lines.push(
-    '# HELP gateway_rollout_state 1 for the current state of each flag rollout, 0 for the others',
-    '# TYPE gateway_rollout_state gauge',
-  );
+/** The rollout metrics, for the gateway's exposition. */
+export function rolloutFamilies({ observed, decisions }: RolloutMetricsSource): MetricFamily[] {
+  const steps: Sample[] = [];
+  const states: Sample[] = [];
+  const decided: Sample[] = [];
+  for (const [flag, { step }] of observed) steps.push({ labels: { flag }, value: step });
   for (const [flag, { state }] of observed)
     for (const each of ROLLOUT_STATES)
-      lines.push(`gateway_rollout_state{flag="${label(flag)}",state="${each}"} ${each === state ? 1 : 0}`);
-  lines.push(
-    '# HELP gateway_rollout_decisions_total Rollout decisions taken by this replica, by outcome',
-    '# TYPE gateway_rollout_decisions_total counter',
-  );
+      states.push({ labels: { flag, state: each }, value: each === state ? 1 : 0 });
   for (const [flag, counts] of decisions)
-    for (const [outcome, n] of Object.entries(counts))
-      lines.push(`gateway_rollout_decisions_total{flag="${label(flag)}",outcome="${outcome}"} ${n}`);
-  return `${lines.join('\n')}\n`;
+    for (const [outcome, n] of Object.entries(counts)) decided.push({ labels: { flag, outcome }, value: n });
+  return [
+    {
+      name: 'gateway_rollout_step',
+      help: 'Step index (from 0) of each flag rollout',
+      type: 'gauge',
+      samples: steps,
+    },
+    {
+      name: 'gateway_rollout_state',
+      help: '1 for the current state of each flag rollout, 0 for the others',
+      type: 'gauge',
+      samples: states,
+    },
+    {
+      name: 'gateway_rollout_decisions_total',
+      help: 'Rollout decisions taken by this replica, by outcome',
+      type: 'counter',
+      samples: decided,
+    },
+  ];
 }

@@ -1,4 +1,4 @@
-import type { ClusterCounters } from '../telemetry/cluster-counters.js';
+import type { ClusterCounters } from '../redis/cluster-counters.js';
 import type { SideWindow, WindowStats } from './judge.js';
 
 export type Side = 'old' | 'new';

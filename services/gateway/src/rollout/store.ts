@@ -1,23 +1,13 @@
+import {
+  type DecisionEntry,
+  ROLLOUT_STATES,
+  type RolloutPlan,
+  type RolloutState,
+} from '@cinemaabyss/admin-contract';
 import type { Redis } from 'ioredis';
-import type { Mismatch, Outcome, WindowStats } from './judge.js';
 import { type Lease, leaseKey } from './lease.js';
-import type { RolloutPlan } from './plan.js';
 
-export type RolloutState = 'running' | 'paused' | 'succeeded' | 'rolled-back' | 'aborted';
-export const ROLLOUT_STATES: RolloutState[] = ['running', 'paused', 'succeeded', 'rolled-back', 'aborted'];
-
-/** An entry of a rollout's decisions: the judge's outcomes, operator actions and gaps, newest first. */
-export interface DecisionEntry {
-  at: string;
-  /** The step index the entry was made at, and the percent it left the flag at. */
-  step: number;
-  percent: number;
-  outcome: Outcome | 'start' | 'pause' | 'resume' | 'promote' | 'abort' | 'gap';
-  reason: string;
-  numbers?: WindowStats & { mismatch?: Mismatch; latencyLimitMs: number };
-  /** The operator, for operator actions. */
-  by?: string;
-}
+export { type DecisionEntry, ROLLOUT_STATES, type RolloutState };
 
 export interface Rollout {
   flag: string;

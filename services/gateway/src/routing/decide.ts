@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { effectivePercent } from '../flags/record.js';
 import { goesToNew } from './bucketing.js';
 import type { Policy, PolicyRoute } from './policy.js';
 
@@ -97,8 +98,7 @@ export function decide(
     if (flag.allow.has(key)) return toNew.allow;
     if (flag.deny.has(key)) return toOld.deny;
   }
-  const percent = flag.enabled ? flag.percent : 100;
-  return goesToNew(migration.flag, percent, key, random) ? toNew.percent : toOld.percent;
+  return goesToNew(migration.flag, effectivePercent(flag), key, random) ? toNew.percent : toOld.percent;
 }
 
 /** The decision when the new side could not be reached and the old side answers instead. */

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError } from '@cinemaabyss/service-kit';
+import { percent } from '@cinemaabyss/admin-contract';
+import { ConfigError, issuePath } from '@cinemaabyss/service-kit';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 
@@ -8,7 +9,6 @@ const headerName = z
   .string()
   .regex(/^[A-Za-z0-9-]+$/, 'must be an HTTP header name')
   .transform((header) => header.toLowerCase());
-const percent = z.number().int('must be an integer from 0 to 100').min(0).max(100);
 export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
 const flagSchema = z.strictObject({
@@ -118,7 +118,7 @@ export function loadPolicy(
   if (isRecord(raw)) applyEnvironment(raw, config, env);
   const result = policySchema.safeParse(raw);
   if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => `  ${formatPath(issue.path)}: ${issue.message}`);
+  const lines = result.error.issues.map((issue) => `  ${issuePath(issue.path)}: ${issue.message}`);
   throw new ConfigError(`Invalid ${file ? `routes file ${file}` : 'built-in routes'}:\n${lines.join('\n')}`);
 }
 
@@ -160,14 +160,6 @@ function applyEnvironment(
     if (config.MOVIES_MIGRATION_PERCENT !== undefined) seed.percent = config.MOVIES_MIGRATION_PERCENT;
     movies.seed = seed;
   }
-}
-
-/** A zod issue's path as a person reads it: `routes[2].migrate.to`. */
-export function formatPath(path: PropertyKey[]): string {
-  if (path.length === 0) return '(file)';
-  return path
-    .map((key, i) => (typeof key === 'number' ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`))
-    .join('');
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

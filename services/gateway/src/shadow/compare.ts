@@ -1,5 +1,5 @@
 import { brotliDecompressSync, gunzipSync, inflateSync } from 'node:zlib';
-import { formatPath, type Segment } from './paths.js';
+import { formatPath, type Segment } from '@cinemaabyss/admin-contract';
 
 /** One side's answer as the comparison sees it (a HEAD's body is empty). */
 export interface Answer {

@@ -1,9 +1,10 @@
+import { isCovered, type Sample, SHADOW_RESULTS, toPattern } from '@cinemaabyss/admin-contract';
 import type { Redis } from 'ioredis';
-import type { ClusterCounters } from '../telemetry/cluster-counters.js';
+import type { ClusterCounters } from '../redis/cluster-counters.js';
+import type { MetricFamily, Sample as MetricSample } from '../telemetry/exposition.js';
 import { type Difference, preview } from './compare.js';
-import { isCovered, toPattern } from './paths.js';
 
-export const SHADOW_RESULTS = ['match', 'mismatch', 'error', 'dropped', 'skipped'] as const;
+export { SHADOW_RESULTS };
 export type ShadowResult = (typeof SHADOW_RESULTS)[number];
 
 /** Samples kept per flag and report; they hold user data, so they are few and expire. */
@@ -48,12 +49,7 @@ export interface SampleContext {
   chosen: 'old' | 'new';
 }
 
-export interface Sample extends Omit<SampleContext, 'userId'> {
-  at: string;
-  userId: string | null;
-  status: { old: number; new: number };
-  differences: Array<{ path: string; old: string; new: string }>;
-}
+export type { Sample };
 
 export interface RecorderOptions {
   /** How long samples live in Redis. */
@@ -183,16 +179,21 @@ export class ShadowRecorder {
     return this.total(flag, 'mismatch');
   }
 
-  /** `gateway_shadow_total` in the Prometheus text format, for /metrics. */
-  renderMetrics(): string {
-    const name = 'gateway_shadow_total';
-    const lines = [`# HELP ${name} Shadowed requests by flag and result`, `# TYPE ${name} counter`];
-    // Flag names are validated by the routing policy (lower-case, digits, dashes): no escaping needed.
+  /** `gateway_shadow_total`, for the gateway's exposition. */
+  metricFamilies(): MetricFamily[] {
+    const samples: MetricSample[] = [];
     for (const [flag, counts] of this.totals)
       SHADOW_RESULTS.forEach((result, i) => {
-        lines.push(`${name}{flag="${flag}",result="${result}"} ${counts[i]}`);
+        samples.push({ labels: { flag, result }, value: counts[i]! });
       });
-    return `${lines.join('\n')}\n`;
+    return [
+      {
+        name: 'gateway_shadow_total',
+        help: 'Shadowed requests by flag and result',
+        type: 'counter',
+        samples,
+      },
+    ];
   }
 
   /** Writes the samples kept since the last flush; one transaction per flush. */

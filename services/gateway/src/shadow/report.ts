@@ -1,40 +1,10 @@
+import { isCovered, type PathReport, type ShadowReport, toPattern } from '@cinemaabyss/admin-contract';
 import type { Redis } from 'ioredis';
-import type { ClusterCounters } from '../telemetry/cluster-counters.js';
-import { isCovered, toPattern } from './paths.js';
+import type { ClusterCounters } from '../redis/cluster-counters.js';
 import { epochOf, FIELD, SAMPLE_LIMIT, type Sample, samplesKey, seriesOf } from './recorder.js';
 import type { ShadowSettings } from './settings.js';
 
-export interface PathReport {
-  /** A pattern: every array index written `[*]` (docs/gateway.md, Shadow traffic). */
-  path: string;
-  /** Comparisons in which it differed and counted as a mismatch. */
-  mismatches: number;
-  /** Comparisons in which it differed, counted or not. */
-  differed: number;
-  /** Noise probes in which it differed between two answers of the same side. */
-  noise: number;
-  /** Why its differences do not count, if they do not. */
-  excluded: 'ignore' | 'noise' | null;
-}
-
-export interface ShadowReport {
-  percent: number;
-  ignore: string[];
-  since: string | null;
-  /** Start of the counted time: `since`, or the oldest window still kept when that is later. */
-  from: string;
-  compared: number;
-  matched: number;
-  mismatched: number;
-  /** mismatched / compared, 0 to 1; null before anything was compared. */
-  mismatchRate: number | null;
-  errors: number;
-  dropped: number;
-  skipped: number;
-  probes: number;
-  paths: PathReport[];
-  samples: Sample[];
-}
+export type { PathReport, ShadowReport };
 
 export interface ReportOptions {
   /** How long ClusterCounters keeps a window (its retentionSeconds). */

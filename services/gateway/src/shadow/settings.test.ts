@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { parseShadowFields, shadowFields } from '../flags/record.js';
 import {
   applyShadowChange,
   MAX_IGNORE_PATHS,
-  parseShadowFields,
   resetShadow,
   SHADOW_OFF,
   shadowChangeSchema,
-  shadowFields,
 } from './settings.js';
 
 const problems = (body: unknown) => {

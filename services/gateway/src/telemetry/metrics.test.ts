@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type LiveFlag, live } from '../flags/value.js';
+import { type LiveFlag, live } from '../flags/record.js';
+import { planRoute } from '../routing/decide.js';
+import { policySchema } from '../routing/policy.js';
 import { createMetrics } from './metrics.js';
 
 const flags = {
@@ -8,21 +10,32 @@ const flags = {
   isConnected: () => true,
 };
 
+// The routes as the proxy plans them: /api/movies migrating with the flag movies, and /api.
+const policy = policySchema.parse({
+  upstreams: { monolith: 'http://127.0.0.1:9', movies: 'http://127.0.0.1:9' },
+  routes: [
+    { prefix: '/api/movies', upstream: 'monolith', migrate: { flag: 'movies', to: 'movies' } },
+    { prefix: '/api', upstream: 'monolith' },
+  ],
+  flags: { movies: {} },
+});
+const [moviesRoute, apiRoute] = policy.routes.map((route) => planRoute(policy, route)) as [
+  ReturnType<typeof planRoute>,
+  ReturnType<typeof planRoute>,
+];
+
 const samples = (text: string, name: string) =>
   text.split('\n').filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `));
 
 describe('metrics', () => {
   it('renders request counts by status class and a cumulative latency histogram', async () => {
-    const metrics = createMetrics(flags, [
-      { prefix: '/api/movies', upstream: 'monolith', migrate: { flag: 'movies', to: 'movies' } },
-      { prefix: '/api', upstream: 'monolith' },
-    ]);
-    metrics.record('/api/movies', 'movies', 200, 0.0005);
-    metrics.record('/api/movies', 'movies', 503, 0.3);
-    metrics.record('/api/movies', 'movies', 204, 20);
-    metrics.record('/api/movies', 'monolith', 404, 0.001);
-    metrics.record('/api', 'monolith', 200, 0.001);
-    const text = await metrics.render();
+    const metrics = createMetrics(flags);
+    metrics.record(moviesRoute, 'movies', 200, 0.0005);
+    metrics.record(moviesRoute, 'movies', 503, 0.3);
+    metrics.record(moviesRoute, 'movies', 204, 20);
+    metrics.record(moviesRoute, 'monolith', 404, 0.001);
+    metrics.record(apiRoute, 'monolith', 200, 0.001);
+    const text = await metrics.exposition.render();
 
     // A migrating route's series name its flag and side; the others only route and upstream.
     const movies = 'route="/api/movies",upstream="movies",flag="movies",side="new"';
@@ -58,9 +71,9 @@ describe('metrics', () => {
   it('renders every bucket cumulatively, ending at the count', async () => {
     const metrics = createMetrics(flags);
     for (const seconds of [0.0001, 0.002, 0.004, 0.02, 0.2, 3, 7, 99])
-      metrics.record('/api', 'monolith', 200, seconds);
-    const counts = samples(await metrics.render(), 'gateway_request_duration_seconds_bucket').map((line) =>
-      Number(line.split(' ')[1]),
+      metrics.record(apiRoute, 'monolith', 200, seconds);
+    const counts = samples(await metrics.exposition.render(), 'gateway_request_duration_seconds_bucket').map(
+      (line) => Number(line.split(' ')[1]),
     );
     expect(counts).toEqual([1, 2, 3, 3, 4, 4, 4, 5, 5, 5, 5, 6, 7, 8]);
   });

@@ -1,14 +1,14 @@
 import { LATENCY_BUCKETS } from '@cinemaabyss/service-kit';
-import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import type { FlagStore } from '../flags/store.js';
-import type { Decision } from '../routing/decide.js';
-import type { PolicyRoute } from '../routing/policy.js';
+import type { Decision, RoutePlan } from '../routing/decide.js';
+import { Exposition, type Labels, type MetricFamily, type Sample } from './exposition.js';
 
 /**
  * Requests and latency of one route and upstream, counted in plain numbers. prom-client's observe()
  * hashes the labels and finds buckets through number-keyed objects on every call; on the proxy's hot
  * path that cost 6-16 % of the gateway's throughput (bench/gateway), so requests are counted here and
- * rendered in the Prometheus text format when /metrics is scraped.
+ * handed to the exposition when /metrics is scraped.
  */
 class Traffic {
   /** Requests by status class, 1xx to 5xx. */
@@ -18,8 +18,7 @@ class Traffic {
   count = 0;
   seconds = 0;
 
-  /** `labels` is preformatted; route prefixes and upstream names are validated, so need no escaping. */
-  constructor(readonly labels: string) {}
+  constructor(readonly labels: Labels) {}
 
   record(statusCode: number, seconds: number): void {
     const statusClass = Math.floor(statusCode / 100) - 1;
@@ -33,75 +32,78 @@ class Traffic {
   }
 }
 
-function renderTraffic(traffic: Traffic[]): string {
-  const requests = 'gateway_requests_total';
-  const duration = 'gateway_request_duration_seconds';
-  const lines = [
-    `# HELP ${requests} Proxied requests by route prefix, upstream and status class`,
-    `# TYPE ${requests} counter`,
-  ];
-  for (const { labels, byStatusClass } of traffic) {
-    byStatusClass.forEach((count, i) => {
-      if (count > 0) lines.push(`${requests}{${labels},status_class="${i + 1}xx"} ${count}`);
-    });
-  }
-  lines.push(
-    `# HELP ${duration} Latency of proxied requests as seen by the gateway`,
-    `# TYPE ${duration} histogram`,
-  );
-  for (const { labels, byBucket, count, seconds } of traffic) {
-    let cumulative = 0;
-    LATENCY_BUCKETS.forEach((bound, i) => {
-      cumulative += byBucket[i] ?? 0;
-      lines.push(`${duration}_bucket{${labels},le="${bound}"} ${cumulative}`);
-    });
-    lines.push(
-      `${duration}_bucket{${labels},le="+Inf"} ${count}`,
-      `${duration}_sum{${labels}} ${seconds}`,
-      `${duration}_count{${labels}} ${count}`,
-    );
-  }
-  return `${lines.join('\n')}\n`;
-}
-
-function renderDecisions(decisions: Map<Decision, { flag: string; count: number }>): string {
-  const name = 'gateway_routing_decisions_total';
-  // Routes sharing a flag share label sets: sum them.
-  const byLabels = new Map<string, number>();
-  for (const [{ upstream, reason }, { flag, count }] of decisions) {
-    const labels = `flag="${flag}",upstream="${upstream}",reason="${reason}"`;
-    byLabels.set(labels, (byLabels.get(labels) ?? 0) + count);
-  }
-  const lines = [
-    `# HELP ${name} Requests on migrating routes by flag, chosen upstream and the reason for the choice`,
-    `# TYPE ${name} counter`,
-    ...[...byLabels].map(([labels, count]) => `${name}{${labels}} ${count}`),
-  ];
-  return `${lines.join('\n')}\n`;
-}
-
-/**
- * The gateway's Prometheus metrics: per-request traffic counted by `record`, everything else (process
- * metrics, flag values, fallbacks) through prom-client on a registry of our own, so several apps can
- * live in one test process.
- */
 /**
  * The labels of one route and upstream. On a migrating route they also name the flag and the side, so a
  * dashboard or an alert compares old and new per flag without knowing the routing policy.
  */
-function trafficLabels(routes: readonly PolicyRoute[], route: string, upstream: string): string {
-  const migrate = routes.find((r) => r.prefix === route)?.migrate;
-  const labels = `route="${route}",upstream="${upstream}"`;
-  if (!migrate) return labels;
-  return `${labels},flag="${migrate.flag}",side="${upstream === migrate.to ? 'new' : 'old'}"`;
+function trafficLabels(route: RoutePlan, upstream: string): Labels {
+  const labels = { route: route.prefix, upstream };
+  const migration = route.migration;
+  if (!migration) return labels;
+  return { ...labels, flag: migration.flag, side: upstream === migration.to ? 'new' : 'old' };
 }
 
-export function createMetrics(
-  flags: Pick<FlagStore, 'names' | 'get' | 'isConnected'>,
-  routes: readonly PolicyRoute[] = [],
-) {
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+function trafficFamilies(traffic: Traffic[]): MetricFamily[] {
+  const requests: Sample[] = [];
+  const durations: Sample[] = [];
+  const duration = 'gateway_request_duration_seconds';
+  for (const { labels, byStatusClass } of traffic)
+    byStatusClass.forEach((count, i) => {
+      if (count > 0) requests.push({ labels: { ...labels, status_class: `${i + 1}xx` }, value: count });
+    });
+  for (const { labels, byBucket, count, seconds } of traffic) {
+    let cumulative = 0;
+    LATENCY_BUCKETS.forEach((bound, i) => {
+      cumulative += byBucket[i] ?? 0;
+      durations.push({ name: `${duration}_bucket`, labels: { ...labels, le: bound }, value: cumulative });
+    });
+    durations.push(
+      { name: `${duration}_bucket`, labels: { ...labels, le: '+Inf' }, value: count },
+      { name: `${duration}_sum`, labels, value: seconds },
+      { name: `${duration}_count`, labels, value: count },
+    );
+  }
+  return [
+    {
+      name: 'gateway_requests_total',
+      help: 'Proxied requests by route prefix, upstream and status class',
+      type: 'counter',
+      samples: requests,
+    },
+    {
+      name: duration,
+      help: 'Latency of proxied requests as seen by the gateway',
+      type: 'histogram',
+      samples: durations,
+    },
+  ];
+}
+
+function decisionsFamily(decisions: Map<Decision, { flag: string; count: number }>): MetricFamily {
+  // Routes sharing a flag share label sets: sum them.
+  const byLabels = new Map<string, Sample>();
+  for (const [{ upstream, reason }, { flag, count }] of decisions) {
+    const key = `${flag}\n${upstream}\n${reason}`;
+    const sample = byLabels.get(key);
+    if (sample) sample.value += count;
+    else byLabels.set(key, { labels: { flag, upstream, reason }, value: count });
+  }
+  return {
+    name: 'gateway_routing_decisions_total',
+    help: 'Requests on migrating routes by flag, chosen upstream and the reason for the choice',
+    type: 'counter',
+    samples: [...byLabels.values()],
+  };
+}
+
+/**
+ * The gateway's Prometheus metrics: per-request traffic and decisions counted by `record` and `decided`
+ * in plain numbers, everything else (process metrics, flag values, fallbacks) through prom-client, all
+ * in one Exposition that the other parts register with too (app.ts).
+ */
+export function createMetrics(flags: Pick<FlagStore, 'names' | 'get' | 'isConnected'>) {
+  const exposition = new Exposition();
+  const registry = exposition.registry;
 
   const fallbacks = new Counter({
     name: 'gateway_fallbacks_total',
@@ -143,15 +145,19 @@ export function createMetrics(
     registers: [registry],
   });
 
-  /** Route prefix → upstream name → its traffic. */
-  const traffic = new Map<string, Map<string, Traffic>>();
+  /** Route → upstream name → its traffic. */
+  const traffic = new Map<RoutePlan, Map<string, Traffic>>();
   /** Routing decisions on migrating routes, counted per (frozen, per-route) decision object. */
   const decisions = new Map<Decision, { flag: string; count: number }>();
+  exposition.register(() => [
+    ...trafficFamilies([...traffic.values()].flatMap((byUpstream) => [...byUpstream.values()])),
+    decisionsFamily(decisions),
+  ]);
 
   return {
-    contentType: registry.contentType,
+    exposition,
     /** Counts one proxied request; called once per request, so it allocates nothing after the first. */
-    record(route: string, upstream: string, statusCode: number, seconds: number): void {
+    record(route: RoutePlan, upstream: string, statusCode: number, seconds: number): void {
       let byUpstream = traffic.get(route);
       if (!byUpstream) {
         byUpstream = new Map();
@@ -159,7 +165,7 @@ export function createMetrics(
       }
       let counted = byUpstream.get(upstream);
       if (!counted) {
-        counted = new Traffic(trafficLabels(routes, route, upstream));
+        counted = new Traffic(trafficLabels(route, upstream));
         byUpstream.set(upstream, counted);
       }
       counted.record(statusCode, seconds);
@@ -170,17 +176,11 @@ export function createMetrics(
       if (counted) counted.count++;
       else decisions.set(decision, { flag, count: 1 });
     },
-    fallback(route: string, from: string, to: string): void {
-      const flag = routes.find((r) => r.prefix === route)?.migrate?.flag ?? '';
-      fallbacks.labels(route, flag, from, to).inc();
+    fallback(route: RoutePlan, from: string, to: string): void {
+      fallbacks.labels(route.prefix, route.migration?.flag ?? '', from, to).inc();
     },
     authFailure(status: 401 | 429): void {
       authFailures.labels(String(status)).inc();
-    },
-    /** The whole exposition for GET /metrics. */
-    async render(): Promise<string> {
-      const all = [...traffic.values()].flatMap((byUpstream) => [...byUpstream.values()]);
-      return `${await registry.metrics()}\n${renderTraffic(all)}${renderDecisions(decisions)}`;
     },
   };
 }

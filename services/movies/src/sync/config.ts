@@ -1,5 +1,5 @@
 import { databaseEnv } from '@cinemaabyss/postgres';
-import { envPort, logLevel } from '@cinemaabyss/service-kit';
+import { envPort, logLevel, shutdownDelayMs } from '@cinemaabyss/service-kit';
 import { z } from 'zod';
 import { MOVIES_DATABASE_URL } from '../config.js';
 
@@ -33,7 +33,7 @@ export const configSchema = z.object({
   /** The connector's heartbeat.interval.ms: silence beyond it counts as lag. */
   SYNC_HEARTBEAT_INTERVAL_MS: whole('milliseconds', 1).default(1_000),
   /** After SIGTERM, /ready fails for this long before the process stops consuming and exits. */
-  SHUTDOWN_DELAY_MS: whole('milliseconds', 0).default(1_000),
+  SHUTDOWN_DELAY_MS: shutdownDelayMs(1_000),
   LOG_LEVEL: logLevel,
 });
 

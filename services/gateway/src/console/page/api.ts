@@ -1,5 +1,18 @@
 /** The gateway's admin API, called with the bearer token and never with a cookie. */
 
+import type {
+  DecisionEntry,
+  FlagView,
+  HistoryEntry,
+  Operator,
+  RecordedFlag,
+  RolloutPlan,
+  RolloutView,
+  ShadowReport,
+  Traffic,
+  WindowStats,
+} from '@cinemaabyss/admin-contract';
+
 export class ApiError extends Error {
   constructor(
     readonly status: number,
@@ -9,95 +22,15 @@ export class ApiError extends Error {
   }
 }
 
-export type Side = { requests: number; errors: number; errorRate: number; p99Ms: number };
-export type Stats = { old: Side; new: Side };
-
-export interface Me {
-  name: string;
-  role: 'operator' | 'viewer';
-}
-
-export interface Flag {
-  name: string;
-  enabled: boolean;
-  percent: number;
-  effectivePercent: number;
-  allow: string[];
-  deny: string[];
-  source: string;
-  routes: string[];
-}
-
-export interface Recorded {
-  enabled: boolean;
-  percent: number;
-  allow: string[];
-  deny: string[];
-  shadow?: { percent: number; ignore: string[]; since: string | null };
-}
-
-export interface HistoryEntry {
-  at: string;
-  by: string;
-  old: Recorded | null;
-  new: Recorded;
-}
-
-export interface ShadowReport {
-  percent: number;
-  ignore: string[];
-  since: string | null;
-  compared: number;
-  mismatched: number;
-  mismatchRate: number | null;
-  errors: number;
-  dropped: number;
-  paths: Array<{ path: string; mismatches: number; differed: number; excluded: string | null }>;
-  samples: Array<{
-    at: string;
-    method: string;
-    url: string;
-    userId: string | null;
-    status: { old: number; new: number };
-    differences: Array<{ path: string; old: string; new: string }>;
-  }>;
-}
-
-export interface Decision {
-  at: string;
-  step: number;
-  percent: number;
-  outcome: string;
-  reason: string;
-  by?: string;
-  numbers?: Stats & { mismatch?: { rate: number; samples: number }; latencyLimitMs: number };
-}
-
-export interface Plan {
-  steps: number[];
-  intervalMs: number;
-  minRequests: number;
-  maxErrorRateIncrease: number;
-  maxLatencyRatio: number;
-  latencyFloorMs: number;
-  maxMismatchRate?: number;
-}
-
-export interface Rollout {
-  state: string;
-  step: number;
-  percent: number;
-  plan: Plan;
-  startedAt: string;
-  nextDecisionAt: string;
-  decisions: Decision[];
-}
-
-export interface Traffic {
-  stepMs: number;
-  samples: Array<Stats & { at: string; seconds: number }>;
-  recent: Stats & { seconds: number };
-}
+// The answers' types are the admin contract's, under the names the page reads them by.
+export type Stats = WindowStats;
+export type Me = Operator;
+export type Flag = FlagView;
+export type Recorded = RecordedFlag;
+export type { HistoryEntry, ShadowReport, Traffic };
+export type Decision = DecisionEntry;
+export type Plan = RolloutPlan;
+export type Rollout = RolloutView;
 
 export class Api {
   constructor(private readonly token: string) {}

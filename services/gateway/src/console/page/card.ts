@@ -11,6 +11,7 @@ import type {
 } from './api.js';
 import { splitChart } from './chart.js';
 import { type Child, confirmAction, dateTime, h, percent, table, time } from './dom.js';
+import { PLAN_DEFAULTS } from './plan-defaults.js';
 
 /** A read that may have failed: its section shows the gateway's words instead of the data. */
 export type Read<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -64,18 +65,24 @@ export class FlagCard {
   ) {
     const percentInput = h('input', { name: 'percent', type: 'number', min: 0, max: 100, step: 1 });
     const shadowInput = h('input', { name: 'shadow-percent', type: 'number', min: 1, max: 100, value: 10 });
+    const plan = PLAN_DEFAULTS;
     const planInputs = {
-      steps: h('input', { name: 'steps', value: '5, 25, 50, 100' }),
-      intervalMs: h('input', { name: 'intervalMs', type: 'number', value: 60_000 }),
-      minRequests: h('input', { name: 'minRequests', type: 'number', value: 200 }),
+      steps: h('input', { name: 'steps', value: plan.steps.join(', ') }),
+      intervalMs: h('input', { name: 'intervalMs', type: 'number', value: plan.intervalMs }),
+      minRequests: h('input', { name: 'minRequests', type: 'number', value: plan.minRequests }),
       maxErrorRateIncrease: h('input', {
         name: 'maxErrorRateIncrease',
         type: 'number',
         step: 'any',
-        value: 0.01,
+        value: plan.maxErrorRateIncrease,
       }),
-      maxLatencyRatio: h('input', { name: 'maxLatencyRatio', type: 'number', step: 'any', value: 1.5 }),
-      latencyFloorMs: h('input', { name: 'latencyFloorMs', type: 'number', value: 50 }),
+      maxLatencyRatio: h('input', {
+        name: 'maxLatencyRatio',
+        type: 'number',
+        step: 'any',
+        value: plan.maxLatencyRatio,
+      }),
+      latencyFloorMs: h('input', { name: 'latencyFloorMs', type: 'number', value: plan.latencyFloorMs }),
       maxMismatchRate: h('input', {
         name: 'maxMismatchRate',
         type: 'number',
