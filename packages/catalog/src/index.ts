@@ -1,2 +1,9 @@
-export { type Movie, type MovieInput, type MovieRepository, movieInput, movieRepository } from './movies.js';
+export {
+  type Movie,
+  type MovieInput,
+  type MovieRepository,
+  movieInput,
+  movieList,
+  movieRepository,
+} from './movies.js';
 export { movieRoutes } from './routes.js';

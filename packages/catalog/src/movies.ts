@@ -1,4 +1,4 @@
-import { type Database, pgText, queryId } from '@cinemaabyss/postgres';
+import { type Database, type JsonArrayQuery, pgText, queryId } from '@cinemaabyss/postgres';
 import { legacyObject } from '@cinemaabyss/service-kit';
 import type pg from 'pg';
 import { z } from 'zod';
@@ -50,18 +50,16 @@ const selectMovies = `
    GROUP BY m.id
    ORDER BY m.id`;
 
+/** Every movie, in id order: sent with `sendJsonArray`, so it streams rather than being read whole. */
+export const movieList: JsonArrayQuery<Movie> = { text: selectMovies, values: [null] };
+
 export interface MovieRepository {
-  list(): Promise<Movie[]>;
   find(id: number): Promise<Movie | undefined>;
   create(input: MovieInput): Promise<Movie>;
 }
 
 export function movieRepository(db: Database): MovieRepository {
   return {
-    async list() {
-      const { rows } = await db.query<Movie>(selectMovies, [null]);
-      return rows;
-    },
     async find(id) {
       const { rows } = await db.query<Movie>(selectMovies, [id]);
       return rows[0];

@@ -1,7 +1,7 @@
-import type { Database } from '@cinemaabyss/postgres';
+import { type Database, sendJsonArray } from '@cinemaabyss/postgres';
 import { HttpError, parseInput } from '@cinemaabyss/service-kit';
 import type { FastifyInstance } from 'fastify';
-import { movieInput, movieQuery, movieRepository } from './movies.js';
+import { movieInput, movieList, movieQuery, movieRepository } from './movies.js';
 
 /**
  * `/api/movies`: GET lists every movie, GET `?id=N` returns one (404 when unknown), POST creates one (201).
@@ -10,9 +10,9 @@ import { movieInput, movieQuery, movieRepository } from './movies.js';
 export async function movieRoutes(app: FastifyInstance, { db }: { db: Database }) {
   const movies = movieRepository(db);
 
-  app.get('/api/movies', async (request) => {
+  app.get('/api/movies', async (request, reply) => {
     const { id } = parseInput(movieQuery, request.query, 'query');
-    if (id === undefined) return movies.list();
+    if (id === undefined) return sendJsonArray(reply, db, movieList);
     const movie = await movies.find(id);
     if (!movie) throw new HttpError(404, `movie ${id} not found`);
     return movie;
