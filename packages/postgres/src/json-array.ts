@@ -12,13 +12,17 @@ export interface JsonArrayQuery<R extends pg.QueryResultRow> {
 
 export interface JsonArrayLimits {
   /**
-   * An answer that ends within this many characters of JSON is sent whole, with a Content-Length (as
-   * before streaming; the gateway also reads small answers whole). A longer one streams.
+   * An answer that ends within this many bytes is sent whole, with a Content-Length (as before streaming;
+   * the gateway also reads small answers whole). A longer one streams, and this is what it keeps buffered.
    */
-  bufferChars: number;
-  /** Rows of the first read: rows may be up to ~1 MiB each (the body limit), so few. */
+  bufferBytes: number;
+  /** Rows of the first FETCH, which is all of most lists. */
   firstBatchRows: number;
-  /** Later reads ask for about this many characters of JSON, judged from the rows so far. */
+  /**
+   * Later FETCHes ask for about this many characters of JSON, judged from the rows so far. Memory does not
+   * depend on it (rows stream with backpressure), but `statement_timeout` bounds each FETCH, so one must
+   * be short enough for a slow reader to take within it.
+   */
   batchChars: number;
   maxBatchRows: number;
   /** A client that reads nothing for this long is cut off, so it cannot hold a pooled connection. */
@@ -26,9 +30,9 @@ export interface JsonArrayLimits {
 }
 
 export const defaultJsonArrayLimits: JsonArrayLimits = {
-  bufferChars: 256 * 1024,
-  firstBatchRows: 8,
-  batchChars: 512 * 1024,
+  bufferBytes: 256 * 1024,
+  firstBatchRows: 256,
+  batchChars: 4 * 1024 * 1024,
   maxBatchRows: 1000,
   stallTimeoutMs: 30_000,
 };
@@ -40,25 +44,34 @@ interface Lease {
   onStreamError?: (error: Error) => void;
 }
 
+/** node-postgres' socket to the server, paused while the reader is behind (not in its typings). */
+type WithSocket = { connection: { stream: { pause(): void; resume(): void } } };
+
 const CURSOR = 'json_array';
+/** Rows are pushed in pieces of about this many characters, not one by one. */
+const PIECE_CHARS = 16 * 1024;
 
 /**
  * Reads the rows of `query` through a server-side cursor (`DECLARE ... CURSOR` in a read-only transaction,
- * one `FETCH` per batch), and returns its JSON array text exactly as `JSON.stringify(rows.map(toItem))`
- * would write it. A short answer comes back as a string; a long one as a stream that fetches the next
- * batch only when its reader wants more, so memory stays at about one batch whatever the list's size.
- * Each FETCH is a statement of its own, so `statement_timeout` bounds each batch, not the time a client
- * takes to read the list. The client goes back to the pool after the last row (COMMIT), when the reader
- * goes away or stalls (ROLLBACK, which closes the cursor), and is discarded after a failure. A failure
- * before the first character rejects; after it, it destroys the stream, so the answer ends without its
- * closing bracket and the HTTP framing tells the client it was cut.
+ * FETCH after FETCH) and returns its JSON array exactly as `JSON.stringify(rows.map(toItem))` would write
+ * it: whole (a Buffer) when it ends within `bufferBytes`, else as a stream. Rows are turned into JSON as
+ * they arrive, and while the reader is behind, the socket to PostgreSQL is paused, so the server waits and
+ * memory stays at about `bufferBytes` plus the socket buffers, whatever the list's size and however its
+ * row sizes vary. Each FETCH is a statement of its own, so `statement_timeout` bounds a batch, not the
+ * time a client takes to read the whole list.
+ *
+ * The client goes back to the pool after the last row (COMMIT) or when the reader goes away or stalls
+ * between FETCHes (ROLLBACK, which closes the cursor); during a FETCH, or after a failure, it is discarded.
+ * A failure before the answer is decided rejects; after, it destroys the stream, so the answer ends
+ * without its closing bracket and the HTTP framing tells the client it was cut.
  */
 export async function jsonArray<R extends pg.QueryResultRow>(
   { client, onStreamError }: Lease,
   query: JsonArrayQuery<R>,
   limits: JsonArrayLimits = defaultJsonArrayLimits,
-): Promise<string | Readable> {
+): Promise<Buffer | Readable> {
   const toItem = query.toItem ?? ((row: R) => row);
+  const socket = (client as unknown as WithSocket).connection.stream;
   // The first round trip opens the transaction, declares the cursor and fetches the first batch, as the
   // one query of a list did before; so the values are bound as literals (a simple query has no parameters).
   const open = `BEGIN READ ONLY; DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${bindLiterals(query.text, query.values)}`;
@@ -69,94 +82,109 @@ export async function jsonArray<R extends pg.QueryResultRow>(
   let batch = limits.firstBatchRows;
   let rows = 0;
   let chars = 0;
+  let piece = '';
+  let fetching = false;
   let finished = false;
+  let streaming = false;
   let ended: Promise<void> | undefined;
+  let stalled: NodeJS.Timeout | undefined;
+  let decide: (answer: Buffer | Readable) => void = () => {};
+  let refuse: (error: Error) => void = () => {};
+  const decided = new Promise<Buffer | Readable>((resolve, reject) => {
+    decide = resolve;
+    refuse = reject;
+  });
 
-  const release = (error?: Error) => {
-    client.off('error', ignore);
-    client.release(error);
-  };
-  /** Ends the lease once: the transaction ends (or, after a failure, the connection is discarded). */
-  const end = (failure?: Error): Promise<void> => {
-    ended ??= failure
-      ? Promise.resolve(release(failure))
+  /** Ends the lease once: COMMIT or ROLLBACK and back to the pool, or (`discard`) the connection closed. */
+  const end = (discard?: Error): Promise<void> => {
+    // No more rows are wanted: the answers to COMMIT or ROLLBACK must get through.
+    socket.resume();
+    const release = (error?: Error) => {
+      client.off('error', ignore);
+      client.release(error);
+    };
+    ended ??= discard
+      ? Promise.resolve(release(discard))
       : client.query(finished ? 'COMMIT' : 'ROLLBACK').then(
           () => release(),
           (error: Error) => release(error),
         );
     return ended;
   };
-  /** The JSON of the next batch ('' when there is none); ends the transaction after the last one. */
-  const next = async (): Promise<string> => {
-    const fetch = `FETCH ${batch} FROM ${CURSOR}`;
-    const result = (await client.query<R>(rows === 0 ? `${open}; ${fetch}` : fetch)) as
-      | pg.QueryResult<R>
-      | pg.QueryResult<R>[];
-    const read = (Array.isArray(result) ? (result.at(-1) as pg.QueryResult<R>) : result).rows;
-    let text = '';
-    for (const row of read) text += (rows++ === 0 ? '[' : ',') + JSON.stringify(toItem(row));
-    chars += text.length;
-    if (read.length < batch) {
-      finished = true;
-      void end();
-    } else {
-      batch = Math.max(1, Math.min(limits.maxBatchRows, Math.floor(limits.batchChars / (chars / rows))));
+  const fail = (error: Error) => {
+    if (ended) return;
+    if (streaming) stream.destroy(error);
+    else void end(error).then(() => refuse(error));
+  };
+  /** Hands the rows so far to the stream; once it is full, the answer streams and the server waits. */
+  const flush = () => {
+    if (!piece) return;
+    const more = stream.push(piece);
+    piece = '';
+    if (more) return;
+    socket.pause();
+    clearTimeout(stalled);
+    stalled = setTimeout(() => stream.destroy(stallError(limits)), limits.stallTimeoutMs).unref();
+    if (!streaming) {
+      streaming = true;
+      decide(stream);
     }
-    return text;
+  };
+  const fetchBatch = () => {
+    fetching = true;
+    const asked = batch;
+    let got = 0;
+    const fetch = `FETCH ${asked} FROM ${CURSOR}`;
+    const statement = client.query(new pg.Query(rows === 0 ? `${open}; ${fetch}` : fetch));
+    statement.on('row', (row: R) => {
+      if (ended) return;
+      got++;
+      const text = (rows++ === 0 ? '[' : ',') + JSON.stringify(toItem(row));
+      chars += text.length;
+      piece += text;
+      if (piece.length >= PIECE_CHARS) flush();
+    });
+    statement.on('error', (error: Error) => {
+      fetching = false;
+      fail(error);
+    });
+    statement.on('end', () => {
+      fetching = false;
+      if (ended) return;
+      if (got < asked) {
+        // Fewer rows than asked for: that was the last of them.
+        finished = true;
+        piece += rows === 0 ? '[]' : ']';
+        flush();
+        stream.push(null);
+        void end();
+        if (!streaming) decide(stream.read() ?? Buffer.alloc(0));
+        return;
+      }
+      flush();
+      batch = Math.max(1, Math.min(limits.maxBatchRows, Math.floor(limits.batchChars / (chars / rows))));
+      if (stream.readableLength < stream.readableHighWaterMark) fetchBatch();
+    });
   };
 
-  let head = '';
-  try {
-    while (!finished && head.length < limits.bufferChars) head += await next();
-  } catch (error) {
-    await end(error as Error);
-    throw error;
-  }
-  if (finished) return rows === 0 ? '[]' : `${head}]`;
-
-  let reading: Promise<string> | undefined;
-  let stalled: NodeJS.Timeout | undefined;
-  return new Readable({
-    // One batch is held at a time: the stream asks for the next only once the last has been taken.
-    highWaterMark: 1,
+  const stream: Readable = new Readable({
+    highWaterMark: limits.bufferBytes,
     read() {
       clearTimeout(stalled);
-      const hand = (text: string) => {
-        this.push(text);
-        if (text === ']') this.push(null);
-        else stalled = setTimeout(() => this.destroy(stallError(limits)), limits.stallTimeoutMs).unref();
-      };
-      if (head) {
-        hand(head);
-        head = '';
-      } else if (finished) {
-        hand(']');
-      } else {
-        reading = next();
-        reading.then(
-          (text) => {
-            reading = undefined;
-            hand(text || ']');
-          },
-          (error: Error) => this.destroy(error),
-        );
-      }
+      socket.resume();
+      if (!fetching && !finished && !ended) fetchBatch();
     },
     destroy(error, callback) {
       clearTimeout(stalled);
-      // After the last row, or part way (the reader left or stalled, or a fetch failed): wait for a fetch in
-      // flight, then end the lease.
-      void Promise.resolve(reading)
-        .then(
-          () => end(),
-          (failure: Error) => {
-            onStreamError?.(failure);
-            return end(failure);
-          },
-        )
-        .finally(() => callback(error));
+      // Between FETCHes the transaction ends and the connection is reused; during one, the rows still on
+      // their way would have to be read first, so the connection is closed instead.
+      const failure = error ?? (fetching ? new Error('the reader left during a FETCH') : undefined);
+      if (error && !ended) onStreamError?.(error);
+      void end(failure).finally(() => callback(error));
     },
   });
+  fetchBatch();
+  return decided;
 }
 
 const stallError = ({ stallTimeoutMs }: JsonArrayLimits) =>
@@ -188,7 +216,7 @@ function literal(value: unknown): string {
  */
 export async function sendJsonArray<R extends pg.QueryResultRow>(
   reply: FastifyReply,
-  db: { jsonArray(query: JsonArrayQuery<R>): Promise<string | Readable> },
+  db: { jsonArray(query: JsonArrayQuery<R>): Promise<Buffer | Readable> },
   query: JsonArrayQuery<R>,
 ): Promise<FastifyReply> {
   return reply.type('application/json; charset=utf-8').send(await db.jsonArray(query));
