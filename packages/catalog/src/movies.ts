@@ -40,18 +40,20 @@ export const movieQuery = z.object({ id: queryId });
 
 // Genres are rows of their own (genres + movie_genres): a genre is named once, can be listed or renamed in
 // one place, and "movies of genre X" is an index lookup. `position` keeps each movie's genres in order.
-const selectMovies = `
+const selectMovies = (where: string) => `
   SELECT m.id, m.title, m.description, m.rating,
          COALESCE(array_agg(g.name ORDER BY mg.position) FILTER (WHERE g.id IS NOT NULL), '{}') AS genres
     FROM movies m
     LEFT JOIN movie_genres mg ON mg.movie_id = m.id
     LEFT JOIN genres g ON g.id = mg.genre_id
-   WHERE $1::integer IS NULL OR m.id = $1
+   WHERE ${where}
    GROUP BY m.id
    ORDER BY m.id`;
 
-/** Every movie, in id order: sent with `sendJsonArray`, so it streams rather than being read whole. */
-export const movieList: JsonArrayQuery<Movie> = { text: selectMovies, values: [null] };
+/** Every movie, in id order, a batch at a time: sent with `sendJsonArray`, so it is never read whole. */
+export const movieList: JsonArrayQuery<Movie> = {
+  text: `${selectMovies('$1::integer IS NULL OR m.id > $1')} LIMIT $2`,
+};
 
 export interface MovieRepository {
   find(id: number): Promise<Movie | undefined>;
@@ -61,7 +63,7 @@ export interface MovieRepository {
 export function movieRepository(db: Database): MovieRepository {
   return {
     async find(id) {
-      const { rows } = await db.query<Movie>(selectMovies, [id]);
+      const { rows } = await db.query<Movie>(selectMovies('m.id = $1'), [id]);
       return rows[0];
     },
     create: (input) => db.transaction((client) => insertMovie(client, input)),

@@ -156,11 +156,11 @@ export interface Database {
    */
   query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
   /**
-   * A list query's rows as one JSON array, through a cursor: whole when short, else a stream that
+   * A list query's rows as one JSON array, read in batches by id: whole when short, else a stream that
    * reads as its reader goes (see `jsonArray`). Failures before the first character are mapped as for
    * `query`; later ones end the stream with the error.
    */
-  jsonArray<R extends pg.QueryResultRow>(query: JsonArrayQuery<R>): Promise<Buffer | Readable>;
+  jsonArray<R extends { id: number }>(query: JsonArrayQuery<R>): Promise<string | Readable>;
   /** Runs `work` in one transaction on one connection, with the same error mapping. */
   transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
   /** True when a trivial query succeeds, for readiness probes. */

@@ -2,9 +2,14 @@ import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import pg from 'pg';
 
-/** A list query: its rows, each turned into what the answer shows, become one JSON array. */
-export interface JsonArrayQuery<R extends pg.QueryResultRow> {
+/**
+ * A list query, read in batches by keyset: it selects an integer `id`, orders by it, and its last two
+ * parameters are the id after which a batch starts (NULL for the first) and the batch's size, e.g.
+ * `SELECT id, name FROM users WHERE $1::integer IS NULL OR id > $1 ORDER BY id LIMIT $2`.
+ */
+export interface JsonArrayQuery<R extends { id: number }> {
   text: string;
+  /** The parameters before those two. */
   values?: unknown[];
   /** The row as the answer shows it; the row itself when left out. */
   toItem?: (row: R) => unknown;
@@ -12,15 +17,16 @@ export interface JsonArrayQuery<R extends pg.QueryResultRow> {
 
 export interface JsonArrayLimits {
   /**
-   * An answer that ends within this many bytes is sent whole, with a Content-Length (as before streaming;
-   * the gateway also reads small answers whole). A longer one streams, and this is what it keeps buffered.
+   * An answer that ends within this many characters is sent whole, with a Content-Length (as before
+   * streaming; the gateway also reads small answers whole). A longer one streams, and this is about what
+   * it keeps buffered.
    */
-  bufferBytes: number;
-  /** Rows of the first FETCH, which is all of most lists. */
+  bufferChars: number;
+  /** Rows of the first batch, which is all of most lists. */
   firstBatchRows: number;
   /**
-   * Later FETCHes ask for about this many characters of JSON, judged from the rows so far. Memory does not
-   * depend on it (rows stream with backpressure), but `statement_timeout` bounds each FETCH, so one must
+   * Later batches ask for about this many characters of JSON, judged from the rows so far. Memory does not
+   * depend on it (rows stream with backpressure), but `statement_timeout` bounds each batch, so one must
    * be short enough for a slow reader to take within it.
    */
   batchChars: number;
@@ -30,7 +36,7 @@ export interface JsonArrayLimits {
 }
 
 export const defaultJsonArrayLimits: JsonArrayLimits = {
-  bufferBytes: 256 * 1024,
+  bufferChars: 256 * 1024,
   firstBatchRows: 256,
   batchChars: 4 * 1024 * 1024,
   maxBatchRows: 1000,
@@ -47,102 +53,107 @@ interface Lease {
 /** node-postgres' socket to the server, paused while the reader is behind (not in its typings). */
 type WithSocket = { connection: { stream: { pause(): void; resume(): void } } };
 
-const CURSOR = 'json_array';
-/** Rows are pushed in pieces of about this many characters, not one by one. */
+/** Rows become JSON (one JSON.stringify, as fast as the list's used to be) in pieces of about this size. */
 const PIECE_CHARS = 16 * 1024;
+const PIECE_ROWS = 256;
 
 /**
- * Reads the rows of `query` through a server-side cursor (`DECLARE ... CURSOR` in a read-only transaction,
- * FETCH after FETCH) and returns its JSON array exactly as `JSON.stringify(rows.map(toItem))` would write
- * it: whole (a Buffer) when it ends within `bufferBytes`, else as a stream. Rows are turned into JSON as
- * they arrive, and while the reader is behind, the socket to PostgreSQL is paused, so the server waits and
- * memory stays at about `bufferBytes` plus the socket buffers, whatever the list's size and however its
- * row sizes vary. Each FETCH is a statement of its own, so `statement_timeout` bounds a batch, not the
- * time a client takes to read the whole list.
+ * Reads the rows of `query` a batch at a time, each batch a statement of its own that starts after the
+ * last id sent, and returns its JSON array exactly as `JSON.stringify(rows.map(toItem))` would write it:
+ * whole (a string) when it ends within `bufferChars`, else as a stream. Rows are turned into JSON as they
+ * arrive, and while the reader is behind, the socket to PostgreSQL is paused, so the server waits and
+ * memory stays at about `bufferChars` plus the socket buffers, whatever the list's size and however its
+ * row sizes vary. `statement_timeout` bounds each batch, not the time a client takes to read the list, and
+ * no transaction stays open between batches. A list of `firstBatchRows` or fewer is one statement, as
+ * before. Batches by id see every row committed before the request and never show one twice; a row
+ * committed while the list streams is shown if its id comes after those already sent.
  *
- * The client goes back to the pool after the last row (COMMIT) or when the reader goes away or stalls
- * between FETCHes (ROLLBACK, which closes the cursor); during a FETCH, or after a failure, it is discarded.
- * A failure before the answer is decided rejects; after, it destroys the stream, so the answer ends
+ * The client goes back to the pool after the last row, or when the reader goes away or stalls between
+ * batches; during a batch, or after a failure, it is discarded (the rest of the batch would have to be
+ * read). A failure before the answer is decided rejects; after, it destroys the stream, so the answer ends
  * without its closing bracket and the HTTP framing tells the client it was cut.
  */
-export async function jsonArray<R extends pg.QueryResultRow>(
+export async function jsonArray<R extends { id: number }>(
   { client, onStreamError }: Lease,
   query: JsonArrayQuery<R>,
   limits: JsonArrayLimits = defaultJsonArrayLimits,
-): Promise<Buffer | Readable> {
-  const toItem = query.toItem ?? ((row: R) => row);
+): Promise<string | Readable> {
+  const toItem = query.toItem;
   const socket = (client as unknown as WithSocket).connection.stream;
-  // The first round trip opens the transaction, declares the cursor and fetches the first batch, as the
-  // one query of a list did before; so the values are bound as literals (a simple query has no parameters).
-  const open = `BEGIN READ ONLY; DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${bindLiterals(query.text, query.values)}`;
   // A connection lost while leased is reported to the query in flight; without a listener the client's own
   // 'error' event would crash the process.
   const ignore = () => {};
   client.on('error', ignore);
   let batch = limits.firstBatchRows;
+  let after: number | null = null;
   let rows = 0;
   let chars = 0;
-  let piece = '';
+  let piece: R[] = [];
+  let pieceChars = 0;
+  let head: string[] = [];
+  let headChars = 0;
   let fetching = false;
   let finished = false;
   let streaming = false;
-  let ended: Promise<void> | undefined;
+  let ended = false;
   let stalled: NodeJS.Timeout | undefined;
-  let decide: (answer: Buffer | Readable) => void = () => {};
+  let decide: (answer: string | Readable) => void = () => {};
   let refuse: (error: Error) => void = () => {};
-  const decided = new Promise<Buffer | Readable>((resolve, reject) => {
+  const decided = new Promise<string | Readable>((resolve, reject) => {
     decide = resolve;
     refuse = reject;
   });
 
-  /** Ends the lease once: COMMIT or ROLLBACK and back to the pool, or (`discard`) the connection closed. */
-  const end = (discard?: Error): Promise<void> => {
-    // No more rows are wanted: the answers to COMMIT or ROLLBACK must get through.
+  /** Hands the client back once; `discard` closes its connection instead. */
+  const end = (discard?: Error) => {
+    if (ended) return;
+    ended = true;
     socket.resume();
-    const release = (error?: Error) => {
-      client.off('error', ignore);
-      client.release(error);
-    };
-    ended ??= discard
-      ? Promise.resolve(release(discard))
-      : client.query(finished ? 'COMMIT' : 'ROLLBACK').then(
-          () => release(),
-          (error: Error) => release(error),
-        );
-    return ended;
+    client.off('error', ignore);
+    client.release(discard);
   };
   const fail = (error: Error) => {
     if (ended) return;
-    if (streaming) stream.destroy(error);
-    else void end(error).then(() => refuse(error));
+    if (streaming) return stream.destroy(error);
+    end(error);
+    refuse(error);
   };
-  /** Hands the rows so far to the stream; once it is full, the answer streams and the server waits. */
-  const flush = () => {
-    if (!piece) return;
-    const more = stream.push(piece);
-    piece = '';
-    if (more) return;
+  /** Sends text on; while the reader is behind, the server waits. */
+  const push = (text: string) => {
+    if (stream.push(text)) return;
     socket.pause();
     clearTimeout(stalled);
     stalled = setTimeout(() => stream.destroy(stallError(limits)), limits.stallTimeoutMs).unref();
-    if (!streaming) {
-      streaming = true;
-      decide(stream);
-    }
+  };
+  /** The rows so far as JSON: kept while the answer may still be short, streamed once it is not. */
+  const flush = () => {
+    if (piece.length === 0) return;
+    const json = JSON.stringify(toItem ? piece.map(toItem) : piece);
+    const text = (rows === 0 ? '[' : ',') + json.slice(1, -1);
+    rows += piece.length;
+    chars += text.length;
+    piece = [];
+    pieceChars = 0;
+    if (streaming) return push(text);
+    head.push(text);
+    headChars += text.length;
+    if (headChars < limits.bufferChars) return;
+    startStream();
+    for (const kept of head) push(kept);
+    head = [];
   };
   const fetchBatch = () => {
     fetching = true;
     const asked = batch;
     let got = 0;
-    const fetch = `FETCH ${asked} FROM ${CURSOR}`;
-    const statement = client.query(new pg.Query(rows === 0 ? `${open}; ${fetch}` : fetch));
+    const statement = client.query(new pg.Query(query.text, [...(query.values ?? []), after, asked]));
     statement.on('row', (row: R) => {
       if (ended) return;
       got++;
-      const text = (rows++ === 0 ? '[' : ',') + JSON.stringify(toItem(row));
-      chars += text.length;
-      piece += text;
-      if (piece.length >= PIECE_CHARS) flush();
+      after = row.id;
+      piece.push(row);
+      pieceChars += approximateChars(row);
+      if (pieceChars >= PIECE_CHARS || piece.length >= PIECE_ROWS) flush();
     });
     statement.on('error', (error: Error) => {
       fetching = false;
@@ -151,72 +162,67 @@ export async function jsonArray<R extends pg.QueryResultRow>(
     statement.on('end', () => {
       fetching = false;
       if (ended) return;
+      flush();
       if (got < asked) {
         // Fewer rows than asked for: that was the last of them.
         finished = true;
-        piece += rows === 0 ? '[]' : ']';
-        flush();
+        end();
+        if (!streaming) return decide(rows === 0 ? '[]' : `${head.join('')}]`);
+        stream.push(']');
         stream.push(null);
-        void end();
-        if (!streaming) decide(stream.read() ?? Buffer.alloc(0));
         return;
       }
-      flush();
       batch = Math.max(1, Math.min(limits.maxBatchRows, Math.floor(limits.batchChars / (chars / rows))));
-      if (stream.readableLength < stream.readableHighWaterMark) fetchBatch();
+      if (!streaming || stream.readableLength < stream.readableHighWaterMark) fetchBatch();
     });
   };
 
-  const stream: Readable = new Readable({
-    highWaterMark: limits.bufferBytes,
-    read() {
-      clearTimeout(stalled);
-      socket.resume();
-      if (!fetching && !finished && !ended) fetchBatch();
-    },
-    destroy(error, callback) {
-      clearTimeout(stalled);
-      // Between FETCHes the transaction ends and the connection is reused; during one, the rows still on
-      // their way would have to be read first, so the connection is closed instead.
-      const failure = error ?? (fetching ? new Error('the reader left during a FETCH') : undefined);
-      if (error && !ended) onStreamError?.(error);
-      void end(failure).finally(() => callback(error));
-    },
-  });
+  let stream: Readable;
+  const startStream = () => {
+    stream = new Readable({
+      highWaterMark: limits.bufferChars,
+      read() {
+        clearTimeout(stalled);
+        socket.resume();
+        if (!fetching && !finished && !ended) fetchBatch();
+      },
+      destroy(error, callback) {
+        clearTimeout(stalled);
+        if (error && !ended) onStreamError?.(error);
+        end(error ?? (fetching ? new Error('the reader left during a batch') : undefined));
+        callback(error);
+      },
+    });
+    streaming = true;
+    decide(stream);
+  };
   fetchBatch();
   return decided;
+}
+
+/** About how many characters of JSON a row makes, without making them: its text and arrays of text. */
+function approximateChars(row: Record<string, unknown>): number {
+  let total = 0;
+  for (const key in row) {
+    const value = row[key];
+    if (typeof value === 'string') total += value.length + 8;
+    else if (Array.isArray(value))
+      for (const item of value) total += typeof item === 'string' ? item.length + 3 : 8;
+    else total += 24;
+  }
+  return total;
 }
 
 const stallError = ({ stallTimeoutMs }: JsonArrayLimits) =>
   new Error(`the client read nothing for ${stallTimeoutMs} ms: answer cut off`);
 
 /**
- * `$1`, `$2`... of a list query (this code's own SQL, never a client's) replaced by the values as SQL
- * literals, each in parentheses so that a sign cannot join what precedes it.
- */
-export function bindLiterals(text: string, values: readonly unknown[] = []): string {
-  return text.replace(/\$(\d+)/g, (_placeholder, index: string) => {
-    const position = Number(index) - 1;
-    if (position >= values.length) throw new RangeError(`no value for $${index} in a list query`);
-    return `(${literal(values[position])})`;
-  });
-}
-
-function literal(value: unknown): string {
-  if (value === null) return 'NULL';
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  if (typeof value === 'boolean') return String(value);
-  if (typeof value === 'string') return pg.escapeLiteral(value);
-  throw new TypeError(`a list query takes null, finite numbers, booleans and strings, not ${String(value)}`);
-}
-
-/**
  * Answers with a list query's rows as a JSON array (see `Database.jsonArray`): the one way every list is
  * sent, so each keeps the same bytes whatever its size, and no list is held whole in memory.
  */
-export async function sendJsonArray<R extends pg.QueryResultRow>(
+export async function sendJsonArray<R extends { id: number }>(
   reply: FastifyReply,
-  db: { jsonArray(query: JsonArrayQuery<R>): Promise<Buffer | Readable> },
+  db: { jsonArray(query: JsonArrayQuery<R>): Promise<string | Readable> },
   query: JsonArrayQuery<R>,
 ): Promise<FastifyReply> {
   return reply.type('application/json; charset=utf-8').send(await db.jsonArray(query));

@@ -53,7 +53,8 @@ export async function paymentRoutes(app: FastifyInstance, { db }: { db: Database
     if (id === undefined) {
       return sendJsonArray(reply, db, {
         text: `SELECT id, user_id, amount, paid_at FROM payments
-                WHERE $1::integer IS NULL OR user_id = $1 ORDER BY id`,
+                WHERE ($1::integer IS NULL OR user_id = $1) AND ($2::integer IS NULL OR id > $2)
+                ORDER BY id LIMIT $3`,
         values: [user_id ?? null],
         toItem: toPayment,
       });

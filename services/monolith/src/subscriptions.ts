@@ -43,7 +43,9 @@ export async function subscriptionRoutes(app: FastifyInstance, { db }: { db: Dat
     const { id, user_id } = parseListQuery(request.query);
     if (id === undefined) {
       return sendJsonArray(reply, db, {
-        text: `SELECT ${columns} FROM subscriptions WHERE $1::integer IS NULL OR user_id = $1 ORDER BY id`,
+        text: `SELECT ${columns} FROM subscriptions
+                WHERE ($1::integer IS NULL OR user_id = $1) AND ($2::integer IS NULL OR id > $2)
+                ORDER BY id LIMIT $3`,
         values: [user_id ?? null],
         toItem: toSubscription,
       });

@@ -25,7 +25,9 @@ export async function userRoutes(app: FastifyInstance, { db }: { db: Database })
   app.get('/api/users', async (request, reply) => {
     const { id } = parseInput(userQuery, request.query, 'query');
     if (id === undefined)
-      return sendJsonArray(reply, db, { text: 'SELECT id, username, email FROM users ORDER BY id' });
+      return sendJsonArray(reply, db, {
+        text: 'SELECT id, username, email FROM users WHERE $1::integer IS NULL OR id > $1 ORDER BY id LIMIT $2',
+      });
     const { rows } = await db.query<User>('SELECT id, username, email FROM users WHERE id = $1', [id]);
     if (!rows[0]) throw new HttpError(404, `user ${id} not found`);
     return rows[0];

@@ -18,8 +18,9 @@ const MOVIES = 150;
 const DESCRIPTION_CHARS = 900_000;
 const PARALLEL = 3;
 const HEAP_MB = 96;
-// Far below what one list held whole would take (135 MB of rows, as much again as JSON).
-const RSS_GROWTH_LIMIT_MB = 96;
+// The monolith's memory limit in the Kubernetes manifests: one list held whole took 135 MB of rows and as
+// much again of JSON, so three went far past it (1.5 GB measured).
+const RSS_LIMIT_MB = 256;
 
 const { DATABASE_URL } = testConfig();
 const schema = `big_lists_${unique()}`;
@@ -142,9 +143,7 @@ describe('a 135 MB list of movies on a small heap', () => {
     } finally {
       clearInterval(sampler);
     }
-    expect(peak - baseline, `RSS from ${baseline.toFixed(0)} MB to ${peak.toFixed(0)} MB`).toBeLessThan(
-      RSS_GROWTH_LIMIT_MB,
-    );
+    expect(peak, `RSS from ${baseline.toFixed(0)} MB to ${peak.toFixed(0)} MB`).toBeLessThan(RSS_LIMIT_MB);
     console.log(
       `${PARALLEL} x ${(expected.bytes / 1e6).toFixed(0)} MB lists: RSS ${baseline.toFixed(0)} -> ${peak.toFixed(0)} MB`,
     );
