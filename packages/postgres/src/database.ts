@@ -205,7 +205,7 @@ export function createDatabase(url: string, log: Log, options: DatabaseOptions =
       mapped(async () => {
         const client = await pool.connect();
         // A failure after the first character cannot become a status code any more; it is counted here.
-        return jsonArray({ client, onStreamError: failed }, query, listLimits);
+        return jsonArray({ client, connect: () => pool.connect(), onStreamError: failed }, query, listLimits);
       }),
     transaction: (work) =>
       mapped(async () => {

@@ -43,9 +43,10 @@ export const defaultJsonArrayLimits: JsonArrayLimits = {
   stallTimeoutMs: 30_000,
 };
 
-/** A pooled client to run the list on, handed back (or, after a failure, discarded) when it is over. */
+/** Where a list's connections come from: the first, already taken from the pool, and more if needed. */
 interface Lease {
   client: pg.PoolClient;
+  connect: () => Promise<pg.PoolClient>;
   /** A failure once the stream had begun (before, the returned promise rejects instead). */
   onStreamError?: (error: Error) => void;
 }
@@ -74,16 +75,31 @@ const PIECE_ROWS = 256;
  * without its closing bracket and the HTTP framing tells the client it was cut.
  */
 export async function jsonArray<R extends { id: number }>(
-  { client, onStreamError }: Lease,
+  { client: first, connect, onStreamError }: Lease,
   query: JsonArrayQuery<R>,
   limits: JsonArrayLimits = defaultJsonArrayLimits,
 ): Promise<string | Readable> {
   const toItem = query.toItem;
-  const socket = (client as unknown as WithSocket).connection.stream;
   // A connection lost while leased is reported to the query in flight; without a listener the client's own
   // 'error' event would crash the process.
   const ignore = () => {};
-  client.on('error', ignore);
+  let client: pg.PoolClient | undefined;
+  let socket = { pause() {}, resume() {} };
+  const take = (taken: pg.PoolClient) => {
+    client = taken;
+    socket = (taken as unknown as WithSocket).connection.stream;
+    taken.on('error', ignore);
+  };
+  /** Hands the current client back; `discard` closes its connection instead. */
+  const letGo = (discard?: Error) => {
+    if (!client) return;
+    socket.resume();
+    client.off('error', ignore);
+    client.release(discard);
+    client = undefined;
+  };
+  take(first);
+  let current = 0;
   let batch = limits.firstBatchRows;
   let after: number | null = null;
   let rows = 0;
@@ -104,13 +120,11 @@ export async function jsonArray<R extends { id: number }>(
     refuse = reject;
   });
 
-  /** Hands the client back once; `discard` closes its connection instead. */
+  /** Ends the lease once. */
   const end = (discard?: Error) => {
     if (ended) return;
     ended = true;
-    socket.resume();
-    client.off('error', ignore);
-    client.release(discard);
+    letGo(discard);
   };
   const fail = (error: Error) => {
     if (ended) return;
@@ -128,8 +142,13 @@ export async function jsonArray<R extends { id: number }>(
   /** The rows so far as JSON: kept while the answer may still be short, streamed once it is not. */
   const flush = () => {
     if (piece.length === 0) return;
-    const json = JSON.stringify(toItem ? piece.map(toItem) : piece);
-    const text = (rows === 0 ? '[' : ',') + json.slice(1, -1);
+    // One call for the piece: a call per row cost a fifth of a short list's time. A big row is a piece of
+    // its own, written without the array's brackets to cut off.
+    const only = piece.length === 1 ? (piece[0] as R) : undefined;
+    const json = only
+      ? JSON.stringify(toItem ? toItem(only) : only)
+      : JSON.stringify(toItem ? piece.map(toItem) : piece).slice(1, -1);
+    const text = (rows === 0 ? '[' : ',') + json;
     rows += piece.length;
     chars += text.length;
     piece = [];
@@ -144,24 +163,49 @@ export async function jsonArray<R extends { id: number }>(
   };
   const fetchBatch = () => {
     fetching = true;
+    if (client) return runBatch(client);
+    connect().then((taken) => {
+      if (ended) return taken.release();
+      take(taken);
+      runBatch(taken);
+    }, fail);
+  };
+  const runBatch = (on: pg.PoolClient) => {
+    const id = ++current;
     const asked = batch;
     let got = 0;
-    const statement = client.query(new pg.Query(query.text, [...(query.values ?? []), after, asked]));
+    let estimate = 0;
+    const statement = on.query(new pg.Query(query.text, [...(query.values ?? []), after, asked]));
     statement.on('row', (row: R) => {
-      if (ended) return;
+      if (ended || id !== current) return;
       got++;
       after = row.id;
       piece.push(row);
-      pieceChars += approximateChars(row);
+      const size = approximateChars(row);
+      pieceChars += size;
+      estimate += size;
       if (pieceChars >= PIECE_CHARS || piece.length >= PIECE_ROWS) flush();
+      if (estimate >= 2 * limits.batchChars && got < asked) {
+        // The rows are far bigger than the batch was sized for (the first one is sized for ordinary rows;
+        // twice, as the estimate is rough): a slow reader could not take the rest within statement_timeout.
+        // The rest is read on a fresh connection in smaller batches, after the last row sent; this one is
+        // closed, not read to its end.
+        flush();
+        current++;
+        fetching = false;
+        letGo(new Error('batch cut short: rows bigger than expected'));
+        resize();
+        if (!streaming || stream.readableLength < stream.readableHighWaterMark) fetchBatch();
+      }
     });
     statement.on('error', (error: Error) => {
+      if (id !== current) return;
       fetching = false;
       fail(error);
     });
     statement.on('end', () => {
+      if (ended || id !== current) return;
       fetching = false;
-      if (ended) return;
       flush();
       if (got < asked) {
         // Fewer rows than asked for: that was the last of them.
@@ -172,9 +216,12 @@ export async function jsonArray<R extends { id: number }>(
         stream.push(null);
         return;
       }
-      batch = Math.max(1, Math.min(limits.maxBatchRows, Math.floor(limits.batchChars / (chars / rows))));
+      resize();
       if (!streaming || stream.readableLength < stream.readableHighWaterMark) fetchBatch();
     });
+  };
+  const resize = () => {
+    batch = Math.max(1, Math.min(limits.maxBatchRows, Math.floor(limits.batchChars / (chars / rows))));
   };
 
   let stream: Readable;

@@ -8,7 +8,7 @@ import { migrationsDirectory } from '../src/schema.js';
 import { silentLog, testConfig, unique } from './helpers.js';
 
 // Lists longer than the buffer go out chunked, straight from the cursor, through a real socket: a schema of
-// its own with only 200 movies of 50 KB (a 10 MB list, more than the socket buffers hold), and an
+// its own with only 2000 movies of 5 KB (a 14 MB list, more than the socket buffers hold), and an
 // application_name to find the app's connections.
 const { DATABASE_URL } = testConfig();
 const schema = `list_streaming_${unique()}`;
@@ -25,7 +25,7 @@ beforeAll(async () => {
   await admin.query(`DELETE FROM ${schema}.movies`);
   await admin.query(
     `INSERT INTO ${schema}.movies (title, description, rating)
-     SELECT 'Long ' || i, repeat('ab"c\\', 10000), 1 FROM generate_series(1, 200) AS i`,
+     SELECT 'Long ' || i, repeat('ab"c\\', 1000), 1 FROM generate_series(1, 2000) AS i`,
   );
   const url = new URL(DATABASE_URL);
   url.searchParams.set('options', `-c search_path=${schema}`);
@@ -124,6 +124,6 @@ describe('a list streamed to a real client', () => {
     expect(answer.body.startsWith('[{"id":')).toBe(true);
     expect(() => JSON.parse(answer.body)).toThrow();
     // The service stays up and answers again on a fresh connection.
-    expect(JSON.parse(await (await fetch(`${base}/api/movies`)).text())).toHaveLength(200);
+    expect(JSON.parse(await (await fetch(`${base}/api/movies`)).text())).toHaveLength(2000);
   });
 });
