@@ -24,3 +24,15 @@ export interface PostmanCollection {
 
 /** The collection as collection.mjs builds it from the contract. */
 export declare function buildCollection(): PostmanCollection;
+
+/** Per component, the fields whose contract format the original system never checked on input. */
+export declare const UNCHECKED_ON_INPUT: Record<string, string[]>;
+/** JSON Schemas from the contract's components, plus Health and the lists (Users, Movies, ...). */
+export declare function contractSchemas(): Record<string, JsonSchema>;
+export interface JsonSchema {
+  type?: string;
+  format?: string;
+  items?: JsonSchema;
+  properties?: Record<string, JsonSchema>;
+  [keyword: string]: unknown;
+}

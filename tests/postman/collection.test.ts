@@ -1,7 +1,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildCollection, collectionPath, type PostmanItem, unleashBucket } from './collection.mjs';
+import {
+  buildCollection,
+  collectionPath,
+  contractSchemas,
+  type JsonSchema,
+  type PostmanItem,
+  UNCHECKED_ON_INPUT,
+  unleashBucket,
+} from './collection.mjs';
 
 // Checks of the collection itself, no stack needed: it is current, its scripts parse, its bucketing
 // matches Unleash, and the environments agree.
@@ -89,6 +97,29 @@ describe('Postman collection', () => {
     expect(normalized('999', 'groupX')).toBe(25);
     expect(murmur3('hello', 0)).toBe(0x248bfa47);
     expect(murmur3('', 0)).toBe(0);
+  });
+});
+
+describe('Postman list schemas', () => {
+  const schemas = contractSchemas();
+  const formats = (schema: JsonSchema): string[] =>
+    Object.values(schema.properties ?? {}).flatMap((property) => (property.format ? [property.format] : []));
+
+  it('hold on any row the system legally stores: only the formats the services write themselves', () => {
+    for (const list of ['Users', 'Movies', 'Payments', 'Subscriptions']) {
+      const items = schemas[list]?.items as JsonSchema;
+      expect(formats(items), list).toEqual(formats(items).filter((format) => format === 'date-time'));
+    }
+    expect(schemas.Users?.items?.properties?.email).toEqual({ type: 'string' });
+  });
+
+  it('leave out only what the original never checked: one row read back still meets the whole contract', () => {
+    expect(UNCHECKED_ON_INPUT).toEqual({ User: ['email'] });
+    expect(schemas.User?.properties?.email).toEqual({ type: 'string', format: 'email' });
+    const { properties: listed, ...listedRest } = (schemas.Users?.items ?? {}) as JsonSchema;
+    const { properties: whole, ...wholeRest } = schemas.User as JsonSchema;
+    expect(listedRest).toEqual(wholeRest);
+    expect({ ...listed, email: whole?.email }).toEqual(whole);
   });
 });
 

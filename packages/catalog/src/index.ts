@@ -4,6 +4,7 @@ export {
   type MovieReader,
   type MovieRepository,
   movieInput,
+  movieList,
   movieRepository,
 } from './movies.js';
 export { movieReadRoute, movieRoutes } from './routes.js';

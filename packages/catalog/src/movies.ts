@@ -1,4 +1,4 @@
-import { type Database, pgText, queryId } from '@cinemaabyss/postgres';
+import { type Database, type JsonArrayQuery, pgText, queryId } from '@cinemaabyss/postgres';
 import { legacyObject } from '@cinemaabyss/service-kit';
 import type pg from 'pg';
 import { z } from 'zod';
@@ -40,19 +40,25 @@ export const movieQuery = z.object({ id: queryId });
 
 // Genres are rows of their own (genres + movie_genres): a genre is named once, can be listed or renamed in
 // one place, and "movies of genre X" is an index lookup. `position` keeps each movie's genres in order.
-const selectMovies = `
+const selectMovies = (where: string) => `
   SELECT m.id, m.title, m.description, m.rating,
          COALESCE(array_agg(g.name ORDER BY mg.position) FILTER (WHERE g.id IS NOT NULL), '{}') AS genres
     FROM movies m
     LEFT JOIN movie_genres mg ON mg.movie_id = m.id
     LEFT JOIN genres g ON g.id = mg.genre_id
-   WHERE $1::integer IS NULL OR m.id = $1
+   WHERE ${where}
    GROUP BY m.id
    ORDER BY m.id`;
 
-/** What GET /api/movies needs: every movie in id order, or one. */
+/** Every movie, in id order, a batch at a time: sent with `sendJsonArray`, so it is never read whole. */
+export const movieList: JsonArrayQuery<Movie> = {
+  text: `${selectMovies('$1::integer IS NULL OR m.id > $1')} LIMIT $2`,
+};
+
+/** What GET /api/movies needs from a store: the list as a batched query, and one movie. */
 export interface MovieReader {
-  list(): Promise<Movie[]>;
+  /** `$1` the last id sent (null at first), `$2` the batch size: see JsonArrayQuery. */
+  list: JsonArrayQuery<Movie>;
   find(id: number): Promise<Movie | undefined>;
 }
 
@@ -62,12 +68,9 @@ export interface MovieRepository extends MovieReader {
 
 export function movieRepository(db: Database): MovieRepository {
   return {
-    async list() {
-      const { rows } = await db.query<Movie>(selectMovies, [null]);
-      return rows;
-    },
+    list: movieList,
     async find(id) {
-      const { rows } = await db.query<Movie>(selectMovies, [id]);
+      const { rows } = await db.query<Movie>(selectMovies('m.id = $1'), [id]);
       return rows[0];
     },
     create: (input) => db.transaction((client) => insertMovie(client, input)),

@@ -1,5 +1,12 @@
+import type { Readable } from 'node:stream';
 import { HttpError, type ServiceMetrics, StartupError } from '@cinemaabyss/service-kit';
 import pg from 'pg';
+import {
+  defaultJsonArrayLimits,
+  type JsonArrayLimits,
+  type JsonArrayQuery,
+  jsonArray,
+} from './json-array.js';
 import { databaseMetrics } from './metrics.js';
 
 /** The few logger methods this module needs; Fastify's pino logger satisfies it. */
@@ -16,6 +23,8 @@ export interface DatabaseOptions {
   max?: number;
   /** Registry for the pool gauges and the query error counter. */
   metrics?: ServiceMetrics;
+  /** How lists are read and streamed (tests make them small). */
+  jsonArrayLimits?: Partial<JsonArrayLimits>;
 }
 
 export interface RetryOptions {
@@ -146,6 +155,12 @@ export interface Database {
    * violations stay pg errors for the caller to map.
    */
   query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  /**
+   * A list query's rows as one JSON array, read in batches by id: whole when short, else a stream that
+   * reads as its reader goes (see `jsonArray`). Failures before the first character are mapped as for
+   * `query`; later ones end the stream with the error.
+   */
+  jsonArray<R extends { id: number }>(query: JsonArrayQuery<R>): Promise<string | Readable>;
   /** Runs `work` in one transaction on one connection, with the same error mapping. */
   transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
   /** True when a trivial query succeeds, for readiness probes. */
@@ -156,6 +171,7 @@ export interface Database {
 
 export function createDatabase(url: string, log: Log, options: DatabaseOptions = {}): Database {
   const { connectTimeoutMs = 3000, statementTimeoutMs = 10_000, max = 10, metrics } = options;
+  const listLimits = { ...defaultJsonArrayLimits, ...options.jsonArrayLimits };
   const pool = new pg.Pool({
     connectionString: url,
     connectionTimeoutMillis: connectTimeoutMs,
@@ -185,6 +201,12 @@ export function createDatabase(url: string, log: Log, options: DatabaseOptions =
     pool,
     target,
     query: (text, values) => mapped(() => pool.query(text, values)),
+    jsonArray: (query) =>
+      mapped(async () => {
+        const client = await pool.connect();
+        // A failure after the first character cannot become a status code any more; it is counted here.
+        return jsonArray({ client, connect: () => pool.connect(), onStreamError: failed }, query, listLimits);
+      }),
     transaction: (work) =>
       mapped(async () => {
         const client = await pool.connect();

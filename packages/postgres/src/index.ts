@@ -13,5 +13,6 @@ export {
   unavailableError,
   uniqueViolation,
 } from './database.js';
+export { type JsonArrayLimits, type JsonArrayQuery, sendJsonArray } from './json-array.js';
 export { type MigrateOptions, migrate } from './migrate.js';
 export { databaseEnv, serviceDatabase } from './service.js';

@@ -1,4 +1,4 @@
-import { type Database, foreignKeyViolation, int4Id, queryId } from '@cinemaabyss/postgres';
+import { type Database, foreignKeyViolation, int4Id, queryId, sendJsonArray } from '@cinemaabyss/postgres';
 import { HttpError, legacyObject, parseInput } from '@cinemaabyss/service-kit';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -48,15 +48,21 @@ export function toPayment(row: PaymentRow): Payment {
 }
 
 export async function paymentRoutes(app: FastifyInstance, { db }: { db: Database }) {
-  app.get('/api/payments', async (request) => {
+  app.get('/api/payments', async (request, reply) => {
     const { id, user_id } = parseListQuery(request.query);
+    if (id === undefined) {
+      return sendJsonArray(reply, db, {
+        text: `SELECT id, user_id, amount, paid_at FROM payments
+                WHERE ($1::integer IS NULL OR user_id = $1) AND ($2::integer IS NULL OR id > $2)
+                ORDER BY id LIMIT $3`,
+        values: [user_id ?? null],
+        toItem: toPayment,
+      });
+    }
     const { rows } = await db.query<PaymentRow>(
-      `SELECT id, user_id, amount, paid_at FROM payments
-        WHERE ($1::integer IS NULL OR id = $1) AND ($2::integer IS NULL OR user_id = $2)
-        ORDER BY id`,
-      [id ?? null, user_id ?? null],
+      'SELECT id, user_id, amount, paid_at FROM payments WHERE id = $1',
+      [id],
     );
-    if (id === undefined) return rows.map(toPayment);
     if (!rows[0]) throw new HttpError(404, `payment ${id} not found`);
     return toPayment(rows[0]);
   });

@@ -1,4 +1,4 @@
-import { type Database, foreignKeyViolation, int4Id, pgText } from '@cinemaabyss/postgres';
+import { type Database, foreignKeyViolation, int4Id, pgText, sendJsonArray } from '@cinemaabyss/postgres';
 import { HttpError, legacyObject, parseInput } from '@cinemaabyss/service-kit';
 import type { FastifyInstance } from 'fastify';
 import { parseListQuery } from './payments.js';
@@ -39,15 +39,20 @@ const columns = `id, user_id, plan_type,
   extract(epoch FROM start_date)::text AS start_date, extract(epoch FROM end_date)::text AS end_date`;
 
 export async function subscriptionRoutes(app: FastifyInstance, { db }: { db: Database }) {
-  app.get('/api/subscriptions', async (request) => {
+  app.get('/api/subscriptions', async (request, reply) => {
     const { id, user_id } = parseListQuery(request.query);
-    const { rows } = await db.query<SubscriptionRow>(
-      `SELECT ${columns} FROM subscriptions
-        WHERE ($1::integer IS NULL OR id = $1) AND ($2::integer IS NULL OR user_id = $2)
-        ORDER BY id`,
-      [id ?? null, user_id ?? null],
-    );
-    if (id === undefined) return rows.map(toSubscription);
+    if (id === undefined) {
+      return sendJsonArray(reply, db, {
+        text: `SELECT ${columns} FROM subscriptions
+                WHERE ($1::integer IS NULL OR user_id = $1) AND ($2::integer IS NULL OR id > $2)
+                ORDER BY id LIMIT $3`,
+        values: [user_id ?? null],
+        toItem: toSubscription,
+      });
+    }
+    const { rows } = await db.query<SubscriptionRow>(`SELECT ${columns} FROM subscriptions WHERE id = $1`, [
+      id,
+    ]);
     if (!rows[0]) throw new HttpError(404, `subscription ${id} not found`);
     return toSubscription(rows[0]);
   });

@@ -1,4 +1,4 @@
-import { type Database, pgText, queryId, uniqueViolation } from '@cinemaabyss/postgres';
+import { type Database, pgText, queryId, sendJsonArray, uniqueViolation } from '@cinemaabyss/postgres';
 import { HttpError, legacyObject, parseInput } from '@cinemaabyss/service-kit';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -22,13 +22,13 @@ const uniqueFields: Record<string, keyof z.infer<typeof userInput>> = {
 };
 
 export async function userRoutes(app: FastifyInstance, { db }: { db: Database }) {
-  app.get('/api/users', async (request) => {
+  app.get('/api/users', async (request, reply) => {
     const { id } = parseInput(userQuery, request.query, 'query');
-    const { rows } = await db.query<User>(
-      'SELECT id, username, email FROM users WHERE $1::integer IS NULL OR id = $1 ORDER BY id',
-      [id ?? null],
-    );
-    if (id === undefined) return rows;
+    if (id === undefined)
+      return sendJsonArray(reply, db, {
+        text: 'SELECT id, username, email FROM users WHERE $1::integer IS NULL OR id > $1 ORDER BY id LIMIT $2',
+      });
+    const { rows } = await db.query<User>('SELECT id, username, email FROM users WHERE id = $1', [id]);
     if (!rows[0]) throw new HttpError(404, `user ${id} not found`);
     return rows[0];
   });

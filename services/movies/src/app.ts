@@ -31,7 +31,7 @@ export async function buildApp(config: Config, deps: AppDeps = {}): Promise<Fast
     });
   }
   const movies = movieStore(db);
-  movieReadRoute(app, movies);
+  movieReadRoute(app, db, movies);
   await app.register(forwardedWrites, {
     ownerUrl: config.MONOLITH_URL,
     ownerTimeoutMs: config.MONOLITH_TIMEOUT_MS,
