@@ -203,7 +203,8 @@ async function dropUnread(client: pg.PoolClient, snapshot: Version): Promise<voi
 
 /**
  * Rebuilds the served rows of `ids` (every movie when null) from the source rows: genres in the monolith's
- * order (movie_genres.position), a deleted movie removed. Rows already equal are not written.
+ * order (movie_genres.position, then the genre id, as the parity checker orders them), a deleted movie
+ * removed. Rows already equal are not written.
  */
 async function refresh(client: pg.PoolClient, ids: number[] | null): Promise<number> {
   if (ids !== null && ids.length === 0) return 0;
@@ -217,7 +218,7 @@ async function refresh(client: pg.PoolClient, ids: number[] | null): Promise<num
   const { rowCount } = await client.query(
     `INSERT INTO movies (id, title, description, rating, genres)
      SELECT m.id, m.title, m.description, m.rating,
-            COALESCE(array_agg(g.name ORDER BY l.position) FILTER (WHERE g.id IS NOT NULL), '{}')
+            COALESCE(array_agg(g.name ORDER BY l.position, l.genre_id) FILTER (WHERE g.id IS NOT NULL), '{}')
        FROM source_movies m
        LEFT JOIN source_movie_genres l ON l.movie_id = m.id AND NOT l.deleted
        LEFT JOIN source_genres g ON g.id = l.genre_id AND NOT g.deleted
