@@ -5,6 +5,8 @@ import { type Clock, RowBudget, systemClock } from './row-budget.js';
 /** How a row differs: in both with other values, only in the source, only in the target. */
 export type Difference = 'mismatched' | 'missing' | 'extra';
 const DIFFERENCES: readonly Difference[] = ['mismatched', 'missing', 'extra'];
+/** While the lag is unknown, how often a pending re-check asks for it again. */
+const UNKNOWN_LAG_POLL_MS = 1_000;
 
 /** What one full pass found. Counts are complete; id lists are bounded samples, lowest ids first. */
 export interface ParityReport {
@@ -215,16 +217,22 @@ export class ParityChecker {
 
     // Re-check the rows that differed, once the changes in flight when they were read have had time to land.
     while (suspects.size > 0) {
-      const lag = this.options.lagMs();
-      const delay =
-        lag === null
-          ? this.options.maxRecheckDelayMs
-          : Math.min(lag + this.options.recheckMarginMs, this.options.maxRecheckDelayMs);
       let lastSeen = 0;
       for (const { seenAt } of suspects.values()) lastSeen = Math.max(lastSeen, seenAt);
-      const due = lastSeen + delay;
-      const wait = due - this.clock.now();
-      if (wait > 0) await this.clock.sleep(wait, signal);
+      // An unknown lag (a process just started, nothing applied yet) is asked for again every
+      // UNKNOWN_LAG_POLL_MS: the first applied change makes it known, and a restarted applier catching up
+      // then gets its real lag window instead of the longest one.
+      for (;;) {
+        const lag = this.options.lagMs();
+        const delay =
+          lag === null
+            ? this.options.maxRecheckDelayMs
+            : Math.min(lag + this.options.recheckMarginMs, this.options.maxRecheckDelayMs);
+        const wait = lastSeen + delay - this.clock.now();
+        if (wait <= 0) break;
+        await this.clock.sleep(lag === null ? Math.min(wait, UNKNOWN_LAG_POLL_MS) : wait, signal);
+        if (lag !== null) break;
+      }
       const ids = [...suspects.keys()];
       for (let i = 0; i < ids.length; i += chunkSize) {
         if (signal.aborted) throw new StoppedError('parity checker stopped');
