@@ -9,7 +9,7 @@
 #
 # What it starts, each on its own port (defaults below), sharing only the stack's Kafka and Redis:
 #   a PostgreSQL cluster (pg_createcluster, as root) with the monolith's and the movies' databases and roles,
-#   the monolith built from this checkout, a second Connect worker (its own group and storage topics) with
+#   the monolith and the movies service built from this checkout, a second Connect worker (its own group and storage topics) with
 #   the connector of deploy/connect under the same name but its own topic, and movies-sync on that topic.
 # movies-sync writes the data status under the usual Redis key: run no other movies-sync with the parity
 # plugin against the same Redis meanwhile. Needs a build (pnpm -s build) and the stack's Kafka and Redis.
@@ -21,6 +21,7 @@ PG_PORT=${OWN_PG_PORT:-5433}
 MONOLITH_PORT=${OWN_MONOLITH_PORT:-18080}
 CONNECT_PORT=${OWN_CONNECT_PORT:-18083}
 SYNC_PORT=${OWN_SYNC_PORT:-18184}
+MOVIES_PORT=${OWN_MOVIES_PORT:-18181}
 NAME=${OWN_NAME:-dataproof}
 PG_VERSION=$(ls /usr/lib/postgresql | sort -n | tail -1)
 TOPIC=$NAME.movies.cdc
@@ -49,6 +50,7 @@ export DATABASE_URL=postgres://cinemaabyss:cinemaabyss@127.0.0.1:$PG_PORT/cinema
 export CDC_DATABASE_URL=postgres://cinemaabyss_cdc:cinemaabyss_cdc@127.0.0.1:$PG_PORT/cinemaabyss
 export MOVIES_DATABASE_URL=postgres://movies:movies@127.0.0.1:$PG_PORT/movies
 export MONOLITH_URL=http://127.0.0.1:$MONOLITH_PORT
+export MOVIES_SERVICE_URL=http://127.0.0.1:$MOVIES_PORT
 export CONNECT_URL=http://127.0.0.1:$CONNECT_PORT
 export CONNECT_STATE_DIR=$DIR/connect
 export CONNECT_WORKER_JSON=$DIR/worker.json
@@ -91,10 +93,11 @@ SQL
     die "movies migrations failed, see $DIR/logs/migrate.log"
 }
 
-# node <entry> in <dir> with the given environment, unless its pid file names a live process.
+# node <entry> in <dir> with the given environment, unless its pid file names a live process; ready when
+# <ready path> answers 200.
 start_node() {
-  local name=$1 port=$2 dir=$3 entry=$4
-  shift 4
+  local name=$1 port=$2 dir=$3 entry=$4 ready=$5
+  shift 5
   local pidfile=$DIR/pids/$name.pid
   if [[ -f $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
     say "$name: already running (pid $(cat "$pidfile"))"
@@ -103,7 +106,7 @@ start_node() {
     (cd "$ROOT/services/$dir" && exec env PORT="$port" "$@" setsid nohup node "$entry" >>"$DIR/logs/$name.log" 2>&1 &
       echo $! >"$pidfile")
   fi
-  wait_until 60 http_ok "http://127.0.0.1:$port/ready" || die "$name not ready on $port, see $DIR/logs/$name.log"
+  wait_until 60 http_ok "http://127.0.0.1:$port$ready" || die "$name not ready on $port, see $DIR/logs/$name.log"
   say "$name: ready on $port"
 }
 
@@ -142,9 +145,11 @@ connector_running() {
 up() {
   [[ -f $ROOT/services/movies/dist/sync/server.js ]] || die "build first: pnpm -s build"
   cluster_up
-  start_node monolith "$MONOLITH_PORT" monolith dist/server.js DATABASE_URL="$DATABASE_URL" SHUTDOWN_DELAY_MS=200
+  start_node monolith "$MONOLITH_PORT" monolith dist/server.js /ready DATABASE_URL="$DATABASE_URL" SHUTDOWN_DELAY_MS=200
+  start_node movies "$MOVIES_PORT" movies dist/server.js /api/movies/ready DATABASE_URL="$MOVIES_DATABASE_URL" \
+    MONOLITH_URL="$MONOLITH_URL" SHUTDOWN_DELAY_MS=200
   connect_up
-  start_node movies-sync "$SYNC_PORT" movies dist/sync/server.js DATABASE_URL="$MOVIES_DATABASE_URL" \
+  start_node movies-sync "$SYNC_PORT" movies dist/sync/server.js /ready DATABASE_URL="$MOVIES_DATABASE_URL" \
     SOURCE_DATABASE_URL="$CDC_DATABASE_URL" CONNECT_URL="$CONNECT_URL" SYNC_TOPIC="$TOPIC" \
     SYNC_GROUP_ID="$NAME-movies-sync" SHUTDOWN_DELAY_MS=200
   env_lines
@@ -164,6 +169,7 @@ stop_pid() {
 
 down() {
   stop_pid movies-sync
+  stop_pid movies
   stop_pid monolith
   [[ -f $CONNECT_WORKER_JSON ]] && "$ROOT/tools/connect/connect.sh" stop
   if pg_lsclusters -h | awk -v n="$NAME" '$2 == n { found = 1 } END { exit !found }'; then
