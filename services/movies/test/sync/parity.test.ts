@@ -137,6 +137,19 @@ describe('a full parity pass', () => {
     expect(sleeps).toEqual([2_500]);
   });
 
+  it('waits longer for a row in flight while the lag grows (an applier falling behind)', async () => {
+    const lags = [2_000, 5_000];
+    await dbs.sourceSql("UPDATE movies SET title = 'Applied late' WHERE id = 321");
+    const { clock, sleeps } = virtualClock(async () => {
+      // Applied only once the second, longer lag window has passed.
+      if (sleeps.length === 2) await dbs.targetSql("UPDATE movies SET title = 'Applied late' WHERE id = 321");
+    });
+    const report = await pass({ clock, lagMs: () => lags[Math.min(sleeps.length, 1)] ?? null });
+    expect(report).toMatchObject({ state: 'ok', mismatched: 0, settled: 1 });
+    // The lag window as measured before the first wait, then its growth once measured again.
+    expect(sleeps).toEqual([2_500, 3_000]);
+  });
+
   it('reports a row the applier has not brought in line when the lag window has passed', async () => {
     await dbs.sourceSql("UPDATE movies SET title = 'Never applied' WHERE id = 321");
     const { clock, sleeps } = virtualClock();

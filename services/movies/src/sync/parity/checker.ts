@@ -219,9 +219,11 @@ export class ParityChecker {
     while (suspects.size > 0) {
       let lastSeen = 0;
       for (const { seenAt } of suspects.values()) lastSeen = Math.max(lastSeen, seenAt);
-      // An unknown lag (a process just started, nothing applied yet) is asked for again every
-      // UNKNOWN_LAG_POLL_MS: the first applied change makes it known, and a restarted applier catching up
-      // then gets its real lag window instead of the longest one.
+      // Due once the lag window, measured now, has passed since the last look: the applier has then applied
+      // what the monolith had committed at that look. The lag is asked for again after each wait, so a lag
+      // that grew meanwhile (an applier falling behind) extends the wait instead of reporting rows still in
+      // flight; an unknown one (a process just started) is asked for every UNKNOWN_LAG_POLL_MS. Never past
+      // maxRecheckDelayMs after the look.
       for (;;) {
         const lag = this.options.lagMs();
         const delay =
@@ -231,7 +233,6 @@ export class ParityChecker {
         const wait = lastSeen + delay - this.clock.now();
         if (wait <= 0) break;
         await this.clock.sleep(lag === null ? Math.min(wait, UNKNOWN_LAG_POLL_MS) : wait, signal);
-        if (lag !== null) break;
       }
       const ids = [...suspects.keys()];
       for (let i = 0; i < ids.length; i += chunkSize) {
