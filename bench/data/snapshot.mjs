@@ -8,7 +8,8 @@
 // the capture role), a connector on the given Connect worker with its own slot, publication and topic, and
 // the applier (the built movies-sync, in this process, without the status plugin) writing a schema of its
 // own in the movies database. Everything is removed at the end. Needs a build of services/movies and the
-// stack (scripts/stack, or bench/data/own-stack.sh up + its env). About a minute.
+// stack (scripts/stack, or bench/data/own-stack.sh up + its env). About a minute. BENCH_CONNECTOR_SETTINGS (JSON)
+// overrides connector settings, to try tunings against the shipped ones.
 import { randomUUID } from 'node:crypto';
 import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -87,6 +88,8 @@ function connectorConfig() {
     'heartbeat.interval.ms': '0',
     'transforms.onestream.regex': `${run}\\.(${run}\\.(movies|genres|movie_genres)|transaction)`,
     'transforms.onestream.replacement': topic,
+    // Settings to try against the shipped ones, e.g. '{"max.batch.size":"8192"}'.
+    ...JSON.parse(process.env.BENCH_CONNECTOR_SETTINGS ?? '{}'),
   };
 }
 
