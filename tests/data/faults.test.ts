@@ -90,6 +90,12 @@ afterAll(async () => {
     await setConnector('resume').catch(() => {});
   await data.close();
   console.info(`tests/data:\n  ${report.join('\n  ')}`);
+  // The steps after this one (Newman) go through the monolith: it must have its database back, or this fails.
+  await waitFor(
+    'the monolith ready again',
+    async () => ((await fetch(`${settings.monolithUrl}/ready`)).ok ? true : undefined),
+    30_000,
+  );
 });
 
 describe.sequential('the movies data under faults (issue 27)', () => {
