@@ -29,6 +29,8 @@ const data = new MoviesData();
 /** The load of the case under way (each case has its own, so each counts its own changes). */
 let load: WriteLoad | undefined;
 const report: string[] = [];
+/** movies-sync as it ran before the suite stopped it, to start it again if a case could not. */
+let stoppedSync: Awaited<ReturnType<typeof stopMoviesSync>> | undefined;
 
 async function capturing(): Promise<boolean> {
   return connectorRunning(await connectorStatus());
@@ -86,6 +88,7 @@ afterAll(async () => {
   await ensurePostgres().catch(() => {});
   await load?.close();
   if (!connectWorker()) await startConnectWorker(undefined).catch(() => {});
+  if (!moviesSync() && stoppedSync) await startMoviesSync(stoppedSync).catch(() => {});
   if ((await connectorStatus().catch(() => undefined))?.connector.state === 'PAUSED')
     await setConnector('resume').catch(() => {});
   await data.close();
@@ -178,6 +181,7 @@ describe.sequential('the movies data under faults (issue 27)', () => {
   it('stops movies-sync for a while and starts it again', async () => {
     await underLoad('movies-sync stopped', async () => {
       const image = await stopMoviesSync();
+      stoppedSync = image;
       const stopped = Date.now();
       try {
         await whileWriting(RATE * HOLD_S);
