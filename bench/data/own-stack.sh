@@ -117,7 +117,8 @@ connect_up() {
     const [port, name] = [Number(process.argv[2]), process.argv[3]];
     w.port = port;
     w.settings["group.id"] = `${name}-connect`;
-    for (const kind of ["config", "offset", "status"]) w.settings[`${kind}.storage.topic`] = `${name}-connect-${kind}s`;
+    for (const [kind, topic] of [["config", "configs"], ["offset", "offsets"], ["status", "status"]])
+      w.settings[`${kind}.storage.topic`] = `${name}-connect-${topic}`;
     console.log(JSON.stringify(w, null, 2));' "$ROOT/deploy/connect/worker.json" "$CONNECT_PORT" "$NAME" >"$CONNECT_WORKER_JSON"
   "$ROOT/tools/connect/connect.sh" start
   # The connector of deploy/connect, under its own name on this worker, writing its own topic.
