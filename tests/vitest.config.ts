@@ -4,8 +4,9 @@ export default defineProject({
   test: {
     name: 'tests',
     include: ['**/*.test.ts'],
-    // observability/ is `pnpm test:observability`, a step of its own in scripts/test.
-    exclude: ['**/node_modules/**', 'observability/**'],
+    // observability/ and data/ are `pnpm test:observability` and `pnpm test:data`, steps of their own in
+    // scripts/test (a real Prometheus; faults injected into the stack).
+    exclude: ['**/node_modules/**', 'observability/**', 'data/**'],
     // helm, the validator and actionlint run as child processes; the first call of each can be slow.
     testTimeout: 60_000,
   },

@@ -15,6 +15,8 @@
 #                          The worker gets its parts as CDC_DATABASE_HOST|PORT|USER|PASSWORD|NAME, which the
 #                          connector's config names as ${env:...}, so no password is stored in Connect's topics.
 #   KAFKA_BROKERS          the broker(s), default 127.0.0.1:$KAFKA_PORT (KAFKA_PORT default 9092, as tools/kafka)
+#   CONNECT_WORKER_JSON    another worker.json (port, group.id, storage topics): a second worker of its own
+#                          beside the stack's, as bench/data/own-stack.sh runs one
 #   STACK_DIR              state root, default <repo>/.stack; the worker's state is $STACK_DIR/connect
 #   CONNECT_STATE_DIR      overrides $STACK_DIR/connect (properties, log, pid)
 #   CONNECT_START_TIMEOUT  seconds to wait for REST to answer 200, default 120
@@ -25,7 +27,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 pom="$here/pom.xml"
-worker_json="$repo/deploy/connect/worker.json"
+worker_json="${CONNECT_WORKER_JSON:-$repo/deploy/connect/worker.json}"
 debezium_version="$(sed -n 's:.*<debezium.version>\(.*\)</debezium.version>.*:\1:p' "$pom")"
 
 state_dir="${CONNECT_STATE_DIR:-${STACK_DIR:-$repo/.stack}/connect}"

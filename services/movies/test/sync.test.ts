@@ -192,6 +192,29 @@ describe('movies-sync applying a change stream from Kafka', () => {
   });
 });
 
+describe('source transactions applied together', () => {
+  it('skips only the transaction PostgreSQL refuses for its data, applying its neighbours', async () => {
+    const topic = `movies-sync-test-${unique()}`;
+    const writer = new StreamWriter();
+    writer.tx([['c', 'movies', movie(7, 'Seven')]]);
+    // A NUL character, which PostgreSQL's text refuses (22021): refused in the group of the three, then alone.
+    writer.tx([['c', 'movies', movie(9, 'Nul \u0000 here')]]);
+    writer.tx([['c', 'movies', movie(8, 'Eight')]]);
+    const fresh = await throwAwaySchema('sync_test');
+    const own = new pg.Client({ connectionString: fresh.url });
+    await own.connect();
+    try {
+      const metrics = await syncUntilDone(fresh.url, topic, await topicWith(topic, writer.messages));
+      expect(metrics).toContain('movies_sync_messages_skipped_total{reason="rejected"} 1');
+      expect((await served(own)).map((row) => row.id)).toEqual([7, 8]);
+    } finally {
+      await own.end();
+      await fresh.drop();
+      await deleteTopic(topic);
+    }
+  });
+});
+
 describe('a concurrent reader of the movies database', () => {
   it('never sees a movie without the genres committed with it', async () => {
     const topic = `movies-sync-test-${unique()}`;

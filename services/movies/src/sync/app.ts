@@ -1,5 +1,11 @@
 import { createDatabase, type Database } from '@cinemaabyss/postgres';
-import { type AppDeps, errorHandling, fastifyOptions, serviceMetrics } from '@cinemaabyss/service-kit';
+import {
+  type AppDeps,
+  errorHandling,
+  fastifyOptions,
+  type ServiceMetrics,
+  serviceMetrics,
+} from '@cinemaabyss/service-kit';
 import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import type { SyncConfig } from './config.js';
 import { ChangeStream } from './kafka.js';
@@ -13,6 +19,8 @@ export interface SyncPluginOptions {
   /** The movies database, as movies-sync writes it. */
   db: Database;
   lag: Lag;
+  /** The process's registry, so a plugin's series share the `movies_sync_` prefix and /metrics. */
+  metrics: ServiceMetrics;
 }
 
 export interface SyncDeps extends AppDeps {
@@ -66,7 +74,7 @@ export async function buildSyncApp(config: SyncConfig, deps: SyncDeps = {}): Pro
   });
 
   // The status publisher and the parity checker (issue 27) plug in here (plugins.ts) and read `lag` and `db`.
-  for (const plugin of deps.plugins ?? []) await app.register(plugin, { config, db, lag });
+  for (const plugin of deps.plugins ?? []) await app.register(plugin, { config, db, lag, metrics: registry });
 
   app.addHook('onReady', async () => {
     await db.waitUntilReachable(app.log, {

@@ -2,6 +2,7 @@ import { databaseEnv } from '@cinemaabyss/postgres';
 import { envPort, logLevel, shutdownDelayMs } from '@cinemaabyss/service-kit';
 import { z } from 'zod';
 import { MOVIES_DATABASE_URL } from '../config.js';
+import { parityEnv } from './status/env.js';
 
 const whole = (what: string, min: number) =>
   z.coerce
@@ -35,6 +36,8 @@ export const configSchema = z.object({
   /** After SIGTERM, /ready fails for this long before the process stops consuming and exits. */
   SHUTDOWN_DELAY_MS: shutdownDelayMs(1_000),
   LOG_LEVEL: logLevel,
+  /** The parity checker and the data status it publishes (docs/data.md#settings). */
+  ...parityEnv,
 });
 
 export type SyncConfig = z.infer<typeof configSchema>;

@@ -137,6 +137,19 @@ describe('a full parity pass', () => {
     expect(sleeps).toEqual([2_500]);
   });
 
+  it('waits longer for a row in flight while the lag grows (an applier falling behind)', async () => {
+    const lags = [2_000, 5_000];
+    await dbs.sourceSql("UPDATE movies SET title = 'Applied late' WHERE id = 321");
+    const { clock, sleeps } = virtualClock(async () => {
+      // Applied only once the second, longer lag window has passed.
+      if (sleeps.length === 2) await dbs.targetSql("UPDATE movies SET title = 'Applied late' WHERE id = 321");
+    });
+    const report = await pass({ clock, lagMs: () => lags[Math.min(sleeps.length, 1)] ?? null });
+    expect(report).toMatchObject({ state: 'ok', mismatched: 0, settled: 1 });
+    // The lag window as measured before the first wait, then its growth once measured again.
+    expect(sleeps).toEqual([2_500, 3_000]);
+  });
+
   it('reports a row the applier has not brought in line when the lag window has passed', async () => {
     await dbs.sourceSql("UPDATE movies SET title = 'Never applied' WHERE id = 321");
     const { clock, sleeps } = virtualClock();
@@ -153,8 +166,23 @@ describe('a full parity pass', () => {
     });
     const report = await pass({ clock, lagMs: () => null, maxRecheckDelayMs: 4_000, maxRechecks: 3 });
     expect(report).toMatchObject({ state: 'mismatch', mismatched: 1, sampleIds: [400] });
-    // The unknown lag waits the longest delay each time: three looks, the third one reports.
-    expect(sleeps).toEqual([4_000, 4_000, 4_000]);
+    // The unknown lag waits the longest delay each time (asked for again every second): three looks, the
+    // third one reports.
+    expect(sleeps).toEqual(Array(12).fill(1_000));
+  });
+
+  it('re-checks a lag window after the lag becomes known, not the longest delay', async () => {
+    // A restarted applier: nothing applied yet when the pass finds the row, then it catches up with a lag.
+    let lag: number | null = null;
+    await dbs.sourceSql("UPDATE movies SET title = 'Applied after a restart' WHERE id = 321");
+    const { clock, sleeps } = virtualClock(async () => {
+      lag = 2_000;
+      await dbs.targetSql("UPDATE movies SET title = 'Applied after a restart' WHERE id = 321");
+    });
+    const report = await pass({ clock, lagMs: () => lag, maxRecheckDelayMs: 60_000 });
+    expect(report).toMatchObject({ state: 'ok', mismatched: 0, settled: 1 });
+    // One poll of the unknown lag, then the rest of the lag plus the margin from the first look.
+    expect(sleeps).toEqual([1_000, 1_500]);
   });
 
   it('reports rows beyond maxSuspects at once, re-checking only the first ones', async () => {

@@ -5,6 +5,8 @@ import { type Clock, RowBudget, systemClock } from './row-budget.js';
 /** How a row differs: in both with other values, only in the source, only in the target. */
 export type Difference = 'mismatched' | 'missing' | 'extra';
 const DIFFERENCES: readonly Difference[] = ['mismatched', 'missing', 'extra'];
+/** While the lag is unknown, how often a pending re-check asks for it again. */
+const UNKNOWN_LAG_POLL_MS = 1_000;
 
 /** What one full pass found. Counts are complete; id lists are bounded samples, lowest ids first. */
 export interface ParityReport {
@@ -215,16 +217,23 @@ export class ParityChecker {
 
     // Re-check the rows that differed, once the changes in flight when they were read have had time to land.
     while (suspects.size > 0) {
-      const lag = this.options.lagMs();
-      const delay =
-        lag === null
-          ? this.options.maxRecheckDelayMs
-          : Math.min(lag + this.options.recheckMarginMs, this.options.maxRecheckDelayMs);
       let lastSeen = 0;
       for (const { seenAt } of suspects.values()) lastSeen = Math.max(lastSeen, seenAt);
-      const due = lastSeen + delay;
-      const wait = due - this.clock.now();
-      if (wait > 0) await this.clock.sleep(wait, signal);
+      // Due once the lag window, measured now, has passed since the last look: the applier has then applied
+      // what the monolith had committed at that look. The lag is asked for again after each wait, so a lag
+      // that grew meanwhile (an applier falling behind) extends the wait instead of reporting rows still in
+      // flight; an unknown one (a process just started) is asked for every UNKNOWN_LAG_POLL_MS. Never past
+      // maxRecheckDelayMs after the look.
+      for (;;) {
+        const lag = this.options.lagMs();
+        const delay =
+          lag === null
+            ? this.options.maxRecheckDelayMs
+            : Math.min(lag + this.options.recheckMarginMs, this.options.maxRecheckDelayMs);
+        const wait = lastSeen + delay - this.clock.now();
+        if (wait <= 0) break;
+        await this.clock.sleep(lag === null ? Math.min(wait, UNKNOWN_LAG_POLL_MS) : wait, signal);
+      }
       const ids = [...suspects.keys()];
       for (let i = 0; i < ids.length; i += chunkSize) {
         if (signal.aborted) throw new StoppedError('parity checker stopped');
