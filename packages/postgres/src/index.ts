@@ -14,5 +14,5 @@ export {
   uniqueViolation,
 } from './database.js';
 export { type JsonArrayLimits, type JsonArrayQuery, sendJsonArray } from './json-array.js';
-export { type MigrateOptions, migrate } from './migrate.js';
+export { type MigrateOptions, migrate, migrateWhenReachable } from './migrate.js';
 export { databaseEnv, serviceDatabase } from './service.js';

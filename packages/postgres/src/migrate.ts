@@ -2,7 +2,7 @@ import { basename, join } from 'node:path';
 import { StartupError } from '@cinemaabyss/service-kit';
 import pg from 'pg';
 import Postgrator from 'postgrator';
-import type { Log } from './database.js';
+import { describeTarget, type Log, retryUntilReachable } from './database.js';
 
 export interface MigrateOptions {
   databaseUrl: string;
@@ -58,4 +58,31 @@ async function currentSchema(client: pg.Client): Promise<string> {
   const schema = rows[0]?.schema;
   if (!schema) throw new StartupError('the search_path of DATABASE_URL names no existing schema to migrate');
   return schema;
+}
+
+/**
+ * The body of a service's `node dist/migrate.js`: waits until the database answers (as the service does at
+ * start), applies what is pending with `apply`, and logs what it did. Errors are the caller's to print.
+ */
+export async function migrateWhenReachable(
+  { databaseUrl, connectAttempts, log }: { databaseUrl: string; connectAttempts: number; log: Log },
+  apply: (databaseUrl: string, log: Log) => Promise<string[]>,
+): Promise<string[]> {
+  const target = describeTarget(databaseUrl);
+  await retryUntilReachable(
+    async () => {
+      const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 3000 });
+      await client.connect();
+      await client.end();
+    },
+    target,
+    log,
+    { attempts: connectAttempts, initialDelayMs: 250, maxDelayMs: 5000 },
+  );
+  const applied = await apply(databaseUrl, log);
+  log.info(
+    { applied },
+    applied.length ? `applied ${applied.length} migration(s) to ${target}` : `${target} is up to date`,
+  );
+  return applied;
 }
