@@ -35,12 +35,17 @@ describe('migrations', () => {
       ),
     );
     // The advisory lock queues the runs: the first applies everything, the others find nothing to do.
-    expect(runs.map((applied) => applied.length).sort()).toEqual([0, 0, 3]);
-    expect(runs.flat()).toEqual(['001.do.create-tables.sql', '002.do.seed.sql', '003.do.legacy-rules.sql']);
+    expect(runs.map((applied) => applied.length).sort()).toEqual([0, 0, 4]);
+    expect(runs.flat()).toEqual([
+      '001.do.create-tables.sql',
+      '002.do.seed.sql',
+      '003.do.legacy-rules.sql',
+      '004.do.capture.sql',
+    ]);
     const { rows } = await client.query(
       `SELECT version::int AS version FROM ${schema}.schemaversion WHERE version > 0 ORDER BY version`,
     );
-    expect(rows.map((row) => row.version)).toEqual([1, 2, 3]);
+    expect(rows.map((row) => row.version)).toEqual([1, 2, 3, 4]);
   });
 
   it('seed users, movies with genres, payments and subscriptions', async () => {
@@ -49,6 +54,21 @@ describe('migrations', () => {
     expect(await count('movie_genres')).toBeGreaterThan(8);
     expect(await count('payments')).toBe(5);
     expect(await count('subscriptions')).toBe(4);
+  });
+
+  it("publish the movie tables of the database's own schema for capture, whatever schema runs later", async () => {
+    // The global setup migrated public first; this run's schema found the publication and left it alone.
+    expect(await count('cdc_heartbeat')).toBe(0);
+    const { rows } = await client.query(
+      `SELECT schemaname || '.' || tablename AS name FROM pg_publication_tables
+       WHERE pubname = 'cinemaabyss_movies' ORDER BY 1`,
+    );
+    expect(rows.map((row) => row.name)).toEqual([
+      'public.cdc_heartbeat',
+      'public.genres',
+      'public.movie_genres',
+      'public.movies',
+    ]);
   });
 
   it('have an idempotent seed: running it again adds nothing', async () => {
@@ -102,7 +122,7 @@ describe("migration 003 (the original system's rules) on a database that already
       'SELECT (SELECT count(*) FROM users)::int AS users, (SELECT count(*) FROM payments)::int AS payments';
     const { rows: kept } = await data.query(counts);
 
-    expect(await run(migrationsDirectory)).toEqual(['003.do.legacy-rules.sql']);
+    expect(await run(migrationsDirectory)).toEqual(['003.do.legacy-rules.sql', '004.do.capture.sql']);
     expect((await data.query(counts)).rows).toEqual(kept);
     await data.query("INSERT INTO users (username, email) VALUES ('alice', 'alice@example.com')");
     const duplicate = await data
