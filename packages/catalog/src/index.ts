@@ -1,2 +1,9 @@
-export { type Movie, type MovieInput, type MovieRepository, movieInput, movieRepository } from './movies.js';
-export { movieRoutes } from './routes.js';
+export {
+  type Movie,
+  type MovieInput,
+  type MovieReader,
+  type MovieRepository,
+  movieInput,
+  movieRepository,
+} from './movies.js';
+export { movieReadRoute, movieRoutes } from './routes.js';

@@ -50,9 +50,13 @@ const selectMovies = `
    GROUP BY m.id
    ORDER BY m.id`;
 
-export interface MovieRepository {
+/** What GET /api/movies needs: every movie in id order, or one. */
+export interface MovieReader {
   list(): Promise<Movie[]>;
   find(id: number): Promise<Movie | undefined>;
+}
+
+export interface MovieRepository extends MovieReader {
   create(input: MovieInput): Promise<Movie>;
 }
 

@@ -1,14 +1,16 @@
 import { fileURLToPath } from 'node:url';
 import { migrate } from '@cinemaabyss/postgres';
-import { loadConfig } from '@cinemaabyss/service-kit';
-import { configSchema } from '../src/config.js';
+import { migrateSchema } from '../src/schema.js';
+import { moviesDatabaseUrl, silentLog } from './helpers.js';
 
 /**
- * The movies service never migrates: the schema belongs to the monolith. Its tests apply the monolith's
- * migrations (the same runner and files the stack uses) so they also work on an empty database.
+ * Brings both databases up to date with the runners the stack uses: the movies database (the service's own)
+ * and the monolith's, whose app some tests run as the owner of the writes.
  */
 export default async function setup() {
-  const { DATABASE_URL } = loadConfig(configSchema);
+  await migrateSchema(moviesDatabaseUrl, silentLog);
+  const monolithUrl =
+    process.env.DATABASE_URL ?? 'postgres://cinemaabyss:cinemaabyss@127.0.0.1:5432/cinemaabyss';
   const directory = fileURLToPath(new URL('../../monolith/migrations', import.meta.url));
-  await migrate({ databaseUrl: DATABASE_URL, directory, log: { info() {}, warn() {} } });
+  await migrate({ databaseUrl: monolithUrl, directory, log: silentLog });
 }

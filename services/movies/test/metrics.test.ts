@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { loadConfig } from '@cinemaabyss/service-kit';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
-import { configSchema } from '../src/config.js';
+import { testConfig } from './helpers.js';
 
-const config = loadConfig(configSchema, { ...process.env, LOG_LEVEL: 'silent' });
+const config = testConfig();
 // The same database seen through a search_path without the movie tables: every movie query fails in
 // PostgreSQL itself (42P01), while the readiness probe's SELECT 1 still works. Nothing shared is touched.
 const withoutTables = new URL(config.DATABASE_URL);

@@ -1,21 +1,26 @@
-import { randomUUID } from 'node:crypto';
 import { contractErrors, responseErrors } from '@cinemaabyss/contract';
-import { loadConfig } from '@cinemaabyss/service-kit';
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
-import { configSchema } from '../src/config.js';
+import { startOwner, testConfig, unique, waitFor } from './helpers.js';
 
-const config = loadConfig(configSchema, { ...process.env, LOG_LEVEL: 'silent' });
+// The movies service as deployed: reads from its own database, writes handed to the monolith (an app of this
+// checkout), whose changes the stack's capture and movies-sync bring back into the movies database.
+const monolithDatabaseUrl =
+  process.env.DATABASE_URL ?? 'postgres://cinemaabyss:cinemaabyss@127.0.0.1:5432/cinemaabyss';
+let owner: Awaited<ReturnType<typeof startOwner>>;
 let app: FastifyInstance;
-const unique = () => randomUUID().slice(0, 8);
 
 beforeAll(async () => {
-  app = await buildApp(config);
+  owner = await startOwner();
+  app = await buildApp(testConfig({ MONOLITH_URL: owner.url }));
   await app.ready();
 });
-afterAll(() => app.close());
+afterAll(async () => {
+  await app?.close();
+  await owner?.app.close();
+});
 
 describe('movies service', () => {
   it('answers /api/movies/health and /api/movies/ready', async () => {
@@ -41,9 +46,26 @@ describe('movies service', () => {
     expect((await app.inject('/api/movies')).json()).toContainEqual(movie);
   });
 
-  it('serves the rows the monolith writes: same tables, same shape', async () => {
-    // A movie written straight into the shared tables, as the monolith's migrations define them.
-    const client = new pg.Client({ connectionString: config.DATABASE_URL });
+  it('serves a movie posted to the monolith, with its genres, as the monolith serves it', async () => {
+    const posted = await fetch(`${owner.url}/api/movies`, {
+      method: 'POST',
+      body: JSON.stringify({
+        title: `Posted to the owner ${unique()}`,
+        genres: ['Drama', `New ${unique()}`],
+      }),
+    });
+    expect(posted.status).toBe(201);
+    const { id } = (await posted.json()) as { id: number };
+    const fromMovies = await waitFor(`movie ${id} to be replicated`, async () => {
+      const answer = await app.inject(`/api/movies?id=${id}`);
+      return answer.statusCode === 200 && answer.body;
+    });
+    expect(fromMovies).toBe(await (await fetch(`${owner.url}/api/movies?id=${id}`)).text());
+  });
+
+  it('serves the rows the monolith writes: same shape', async () => {
+    // A movie written straight into the monolith's tables, as its migrations define them.
+    const client = new pg.Client({ connectionString: monolithDatabaseUrl });
     await client.connect();
     const title = `Written elsewhere ${unique()}`;
     let id: number;
@@ -56,7 +78,10 @@ describe('movies service', () => {
     } finally {
       await client.end();
     }
-    const res = await app.inject(`/api/movies?id=${id}`);
+    const res = await waitFor(`movie ${id} to be replicated`, async () => {
+      const answer = await app.inject(`/api/movies?id=${id}`);
+      return answer.statusCode === 200 && answer;
+    });
     expect(res.json()).toEqual({ id, title, description: 'legacy row', genres: [], rating: 7.25 });
   });
 
@@ -93,5 +118,22 @@ describe('movies service', () => {
     const bad = await app.inject({ method: 'POST', url: '/api/movies', payload: {} });
     expect(responseErrors('post', '/api/movies', 400, bad.json())).toEqual([]);
     expect(contractErrors('Error', (await app.inject('/api/movies?id=2147483647')).json())).toEqual([]);
+  });
+});
+
+describe("the movies service's database role", () => {
+  it('cannot connect to the monolith database', async () => {
+    const url = new URL(testConfig().DATABASE_URL);
+    url.pathname = `/${new URL(monolithDatabaseUrl).pathname.slice(1)}`;
+    const client = new pg.Client({ connectionString: url.href });
+    const refused = await client.connect().then(
+      async () => {
+        await client.end();
+        return 'connected';
+      },
+      (error: { code?: string; message: string }) => error.code,
+    );
+    // 42501: insufficient_privilege (no CONNECT on the database).
+    expect(refused).toBe('42501');
   });
 });

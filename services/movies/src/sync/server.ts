@@ -1,0 +1,6 @@
+import { runService } from '@cinemaabyss/service-kit';
+import { buildSyncApp } from './app.js';
+import { configSchema } from './config.js';
+
+// `node dist/sync/server.js`: movies-sync, the applier of the monolith's movie changes.
+await runService(configSchema, buildSyncApp);
