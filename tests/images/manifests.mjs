@@ -11,7 +11,7 @@
 //   node tests/images/manifests.mjs <rendered.yaml> <app> <container> <image> --files DIR [--port-offset N]
 //     [--schema NAME] [--redis-db N] [--override KEY=VALUE]...
 //   node tests/images/manifests.mjs <rendered.yaml> --stand-ins
-//     one line per workload the path runs from a third-party image: "<kind>/<name> <image> <host>:<port>..."
+//     one line per workload or Job the path runs from a third-party image: "<kind>/<name> <images> <host>:<port>..."
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -37,17 +37,20 @@ const find = (kind, name) => {
   if (!found) fail(`no ${kind} ${name} in ${positionals[0]}`);
   return found;
 };
-const SERVICES = ['gateway', 'monolith', 'movies', 'events'];
+// The project's images: the four services and movies-sync (the movies image's other entry).
+const SERVICES = ['gateway', 'monolith', 'movies', 'movies-sync', 'events'];
 const appOf = (object) => object.spec?.template?.metadata?.labels?.['app.kubernetes.io/name'];
 const services = objects.filter((object) => object.kind === 'Service');
 const selecting = (workload) =>
   services.filter((service) => service.spec.selector?.['app.kubernetes.io/name'] === appOf(workload));
 
 if (options['stand-ins']) {
-  // Workloads from images that are not the project's four: the native stack serves their Services' ports.
-  for (const workload of objects.filter((o) => ['Deployment', 'StatefulSet'].includes(o.kind))) {
+  // Workloads from images that are not the project's: the native stack serves their Services' ports (and did
+  // what their Jobs do: scripts/stack registers the connector).
+  for (const workload of objects.filter((o) => ['Deployment', 'StatefulSet', 'Job'].includes(o.kind))) {
     if (SERVICES.includes(appOf(workload))) continue;
-    const images = workload.spec.template.spec.containers.map((c) => c.image).join(',');
+    const { initContainers = [], containers } = workload.spec.template.spec;
+    const images = [...initContainers, ...containers].map((c) => c.image).join(',');
     const endpoints = selecting(workload).flatMap((s) =>
       s.spec.ports.map((p) => `${s.metadata.name}:${p.port}`),
     );
