@@ -11,7 +11,7 @@ type Service = (typeof services)[number];
 const wiring: Record<Service, string[]> = {
   monolith: ['PORT', 'DATABASE_URL', 'DB_MIGRATE_ON_START'],
   movies: ['PORT', 'DATABASE_URL', 'DB_MIGRATE_ON_START', 'MONOLITH_URL'],
-  'movies-sync': ['PORT', 'DATABASE_URL', 'KAFKA_BROKERS', 'SYNC_GROUP_ID'],
+  'movies-sync': ['PORT', 'DATABASE_URL', 'KAFKA_BROKERS', 'SYNC_TOPIC', 'SYNC_GROUP_ID'],
   events: ['PORT', 'KAFKA_BROKERS'],
   gateway: ['PORT', 'MONOLITH_URL', 'MOVIES_SERVICE_URL', 'EVENTS_SERVICE_URL', 'REDIS_URL'],
 };

@@ -161,5 +161,14 @@ if (limits.cpu) args.push(`--cpus=${cpus(limits.cpu)}`);
 args.push(`--stop-timeout=${pod.terminationGracePeriodSeconds ?? 30}`);
 args.push(...envArgs(env));
 if (container.command) args.push(`--entrypoint=${JSON.stringify(container.command)}`);
+// Another entry than the image's (movies-sync in the movies image): the image's HEALTHCHECK checks the image's
+// own entry, so the container is checked as the manifest checks it, by its readiness probe.
+const probe = container.readinessProbe?.httpGet;
+if (container.command && probe && pod.containers.includes(container)) {
+  const port = probe.port === 'http' ? env.get('PORT') : String(probe.port);
+  const url = `http://127.0.0.1:${port}${probe.path}`;
+  const check = `fetch('${url}').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`;
+  args.push(`--health-cmd=${JSON.stringify(['node', '-e', check])}`);
+}
 args.push(image, ...(container.args ?? []));
 console.log(args.join('\n'));
