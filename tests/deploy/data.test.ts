@@ -30,6 +30,8 @@ import {
 const file = (path: string) => readFileSync(join(repoRoot, path), 'utf8');
 const syncConfig = import('../../services/movies/src/sync/config.ts');
 const connectImage = () => `quay.io/debezium/connect:${pinnedDebeziumVersion()}`;
+/** The one topic the connector's router sends every change to: what movies-sync reads. */
+const changeTopic: string = JSON.parse(file(connectorFile))['transforms.onestream.replacement'];
 /** Settings a production Kafka sets otherwise (values-production.yaml: connect.replicationFactor). */
 const perCluster = /_REPLICATION_FACTOR$/;
 
@@ -224,6 +226,7 @@ describe.each([
     const env = environment(manifests, sync);
     expect(env.PORT).toBe(String(port));
     expect(env.KAFKA_BROKERS, 'the broker the events service uses').toBe(kafkaBrokers());
+    expect(env.SYNC_TOPIC, "the connector's one topic").toBe(changeTopic);
     const known = Object.keys((await syncConfig).configSchema.shape);
     expect(Object.keys(env).filter((key) => !known.includes(key) && key !== 'MOVIES_DB_PASSWORD')).toEqual(
       [],
@@ -439,6 +442,7 @@ describe('compose.yaml: the data path', () => {
     expect(sync.healthcheck.test.at(-1)).toContain(`fetch('http://127.0.0.1:${port}${readiness}')`);
     expect(sync.environment.DATABASE_URL).toBe(movies.environment.DATABASE_URL);
     expect(sync.environment.KAFKA_BROKERS).toBe(services.events.environment.KAFKA_BROKERS);
+    expect(sync.environment.SYNC_TOPIC, "the connector's one topic").toBe(changeTopic);
     const database = new URL(movies.environment.DATABASE_URL);
     expect([database.username, database.hostname, database.pathname]).toEqual([
       'movies',
