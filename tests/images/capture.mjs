@@ -6,7 +6,8 @@
 // publication and topic, captures that schema for the way's movies-sync.
 //
 //   node tests/images/capture.mjs start --name NAME --schema SCHEMA --topic TOPIC --state FILE
-//   node tests/images/capture.mjs stop --state FILE     (also removes what an interrupted run left)
+//   node tests/images/capture.mjs stop --state FILE     (also removes what an interrupted run left: connectors,
+//     slots, publications, topics and consumer groups named cinemaabyss(-|_)images...)
 // Environment: DATABASE_URL (the tables' owner), CDC_DATABASE_URL (the capture role), CONNECT_URL, KAFKA_BROKERS.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -158,6 +159,10 @@ async function stop() {
       (t) => t.startsWith(`${PREFIX}.`) || t.endsWith(`.${PREFIX}`),
     );
     if (topics.length > 0) await admin.deleteTopics({ topics });
+    // And the run's consumer groups (movies-sync's): a group's offsets in a topic made again would skip its start.
+    const { groups } = await admin.listGroups();
+    const own = groups.map((g) => g.groupId).filter((id) => id.startsWith('cinemaabyss-images-'));
+    if (own.length > 0) await admin.deleteGroups(own);
   } finally {
     await admin.disconnect();
   }
