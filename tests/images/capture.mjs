@@ -6,7 +6,7 @@
 // publication and topic, captures that schema for the way's movies-sync.
 //
 //   node tests/images/capture.mjs start --name NAME --schema SCHEMA --topic TOPIC --state FILE
-//   node tests/images/capture.mjs stop --state FILE     (also removes what an interrupted run left: connectors,
+//   node tests/images/capture.mjs stop [--state FILE]   (also removes what an interrupted run left: connectors,
 //     slots, publications, topics and consumer groups named cinemaabyss(-|_)images...)
 // Environment: DATABASE_URL (the tables' owner), CDC_DATABASE_URL (the capture role), CONNECT_URL, KAFKA_BROKERS.
 import { spawnSync } from 'node:child_process';
@@ -121,13 +121,22 @@ async function start() {
 }
 
 async function stop() {
-  const { state } = options;
-  if (!state) fail('stop needs --state');
   const owner = env('DATABASE_URL');
   const cdc = env('CDC_DATABASE_URL');
   // Every connector, slot, publication and topic of a run, this one's or an interrupted one's.
   const { body: connectors = [] } = await rest('GET', '/connectors');
   for (const name of connectors.filter((n) => n.startsWith('cinemaabyss-images-'))) {
+    // Stopped, its stored offsets removed, then deleted: Connect keeps a deleted connector's offsets, which would
+    // point a connector of the same name at a slot that no longer exists (scripts/images names one per run too).
+    await rest('PUT', `/connectors/${name}/stop`);
+    const stopped = Date.now() + 15_000;
+    while (
+      Date.now() < stopped &&
+      (await rest('GET', `/connectors/${name}/status`)).body?.connector?.state !== 'STOPPED'
+    ) {
+      await sleep(250);
+    }
+    await rest('DELETE', `/connectors/${name}/offsets`);
     await rest('DELETE', `/connectors/${name}`);
   }
   const like = `${PREFIX}\\_%`;
@@ -159,14 +168,17 @@ async function stop() {
       (t) => t.startsWith(`${PREFIX}.`) || t.endsWith(`.${PREFIX}`),
     );
     if (topics.length > 0) await admin.deleteTopics({ topics });
-    // And the run's consumer groups (movies-sync's): a group's offsets in a topic made again would skip its start.
+    // And movies-sync's consumer groups of earlier ways (scripts/images names one per way and run, so none
+    // reads a topic made again from stale offsets). A group whose killed member has not timed out yet is left
+    // for the next stop.
     const { groups } = await admin.listGroups();
-    const own = groups.map((g) => g.groupId).filter((id) => id.startsWith('cinemaabyss-images-'));
-    if (own.length > 0) await admin.deleteGroups(own);
+    for (const { groupId } of groups.filter((g) => g.groupId.startsWith('cinemaabyss-images-movies-sync-'))) {
+      await admin.deleteGroups([groupId]).catch(() => {});
+    }
   } finally {
     await admin.disconnect();
   }
-  rmSync(state, { force: true });
+  if (options.state) rmSync(options.state, { force: true });
 }
 
 const commands = { start, stop };
