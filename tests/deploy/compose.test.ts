@@ -15,8 +15,14 @@ import {
 } from './tools.js';
 
 const composeFile = join(repoRoot, 'compose.yaml');
+const connectWorker = JSON.parse(readFileSync(join(repoRoot, 'deploy/connect/worker.json'), 'utf8')) as {
+  port: number;
+  heap: string;
+  settings: Record<string, string>;
+};
 // merge: the app services share their hardening through a YAML merge key (<<: *service-defaults).
 const compose = parse(readFileSync(composeFile, 'utf8'), { merge: true });
+const oneShots = ['capture-grants', 'connect-register'];
 
 describe('compose.yaml', () => {
   it('loads with compose-go, the loader of `docker compose` (schema, interpolation, depends_on)', () => {
@@ -26,7 +32,7 @@ describe('compose.yaml', () => {
     const services = [
       'capture-grants',
       'connect',
-      'connector',
+      'connect-register',
       'events',
       'gateway',
       'kafka',
@@ -85,18 +91,19 @@ describe('compose.yaml', () => {
   });
 
   it('health-checks every service and starts each only after its dependencies are healthy (or done)', () => {
-    // One-shots (restart "no": the capture grants, the connector's registration) run to completion instead.
-    const oneShot = (service: { restart?: string }) => service.restart === 'no';
     // biome-ignore lint/suspicious/noExplicitAny: a parsed compose file: any shape, checked by the assertions
     for (const [name, service] of Object.entries<Record<string, any>>(compose.services)) {
-      if (name !== 'kafka-ui' && !oneShot(service)) {
+      // One-shot jobs run to completion instead: what waits for them waits for their success.
+      const oneShot = oneShots.includes(name);
+      expect(service.restart === 'no', `${name} restart`).toBe(oneShot);
+      if (name !== 'kafka-ui' && !oneShot) {
         expect(service.healthcheck?.test, `${name} healthcheck`).toBeDefined();
       }
       for (const [dependency, condition] of Object.entries<Record<string, string>>(
         service.depends_on ?? {},
       )) {
         expect(condition.condition, `${name} -> ${dependency}`).toBe(
-          oneShot(compose.services[dependency]) ? 'service_completed_successfully' : 'service_healthy',
+          oneShots.includes(dependency) ? 'service_completed_successfully' : 'service_healthy',
         );
       }
     }
@@ -117,15 +124,16 @@ describe('compose.yaml', () => {
     }
   });
 
-  it('publishes the gateway on its port, Kafka UI (8090), Prometheus and Grafana on loopback only, nothing else', () => {
+  it('publishes the gateway on its port; Kafka UI (8090), Connect, Prometheus and Grafana on loopback only; nothing else', () => {
     // biome-ignore lint/suspicious/noExplicitAny: a parsed compose file: any shape, checked by the assertions
     const published = Object.entries<Record<string, any>>(compose.services)
       .filter(([, service]) => service.ports)
       .map(([name, service]) => [name, service.ports]);
     const { port } = endpoints.gateway;
     expect(published).toEqual([
-      // Without a login (Kafka UI) or with a default one (Grafana): never on every interface.
+      // Without a login (Kafka UI, Connect's REST API) or with a default one (Grafana): never on every interface.
       ['kafka-ui', ['127.0.0.1:8090:8080']],
+      ['connect', [`127.0.0.1:${connectWorker.port}:${connectWorker.port}`]],
       ['gateway', [`${port}:${port}`]],
       ['prometheus', ['127.0.0.1:9090:9090']],
       ['grafana', ['127.0.0.1:3000:3000']],
@@ -159,6 +167,43 @@ describe('compose.yaml', () => {
       'redis-data',
     ]);
     expect(compose.services.monolith.environment.DB_MIGRATE_ON_START).toBe('true');
+  });
+
+  it('runs change data capture as the native stack does (deploy/connect, docs/data.md#capture)', () => {
+    const { connect, postgres } = compose.services;
+    const pom = readFileSync(join(repoRoot, 'tools/connect/pom.xml'), 'utf8');
+    const debezium = /<debezium\.version>([^<]+)<\/debezium\.version>/.exec(pom)?.[1];
+    expect(connect.image).toBe(`quay.io/debezium/connect:${debezium}`);
+    // Every worker setting, under the image's own short name or as CONNECT_<NAME>.
+    const shortNames: Record<string, string> = {
+      'group.id': 'GROUP_ID',
+      'config.storage.topic': 'CONFIG_STORAGE_TOPIC',
+      'offset.storage.topic': 'OFFSET_STORAGE_TOPIC',
+      'status.storage.topic': 'STATUS_STORAGE_TOPIC',
+      'offset.flush.interval.ms': 'OFFSET_FLUSH_INTERVAL_MS',
+      'key.converter': 'KEY_CONVERTER',
+      'value.converter': 'VALUE_CONVERTER',
+    };
+    for (const [setting, value] of Object.entries(connectWorker.settings)) {
+      const variable = shortNames[setting] ?? `CONNECT_${setting.toUpperCase().replaceAll('.', '_')}`;
+      expect(connect.environment[variable], setting).toBe(value);
+    }
+    expect(connect.environment.HEAP_OPTS).toBe(`-Xms${connectWorker.heap} -Xmx${connectWorker.heap}`);
+    // The connector's \${env:...} references, and logical decoding on the bundled PostgreSQL.
+    const connector = readFileSync(join(repoRoot, 'deploy/connect/cinemaabyss-movies.json'), 'utf8');
+    for (const [, name] of connector.matchAll(/\$\{env:([A-Z_]+)\}/g)) {
+      expect(connect.environment[name as string], name).toBeDefined();
+    }
+    expect(postgres.command).toEqual(
+      expect.arrayContaining(['wal_level=logical', 'max_slot_wal_keep_size=1GB']),
+    );
+    // The roles at the first start: deploy/k8s/postgres (tests/deploy/data.test.ts checks the hook and its SQL).
+    expect(postgres.volumes).toContain(
+      './deploy/k8s/postgres/postgres-init.sh:/docker-entrypoint-initdb.d/10-capture-roles.sh:ro',
+    );
+    expect(compose.services['connect-register'].volumes[0]).toMatch(
+      /^\.\/deploy\/connect\/cinemaabyss-movies\.json:/,
+    );
   });
 
   it('commits no admin token: passed through from the shell only when set', () => {

@@ -389,7 +389,7 @@ describe('compose.yaml: the data path', () => {
   });
 
   it('registers the connector from the same file, once Connect is healthy and the capture role has its grants', () => {
-    const { connector } = services;
+    const connector = services['connect-register'];
     expect(connector.restart).toBe('no');
     const [source, target] = connector.volumes[0].split(':');
     expect(source).toBe(`./${connectorFile}`);

@@ -325,6 +325,19 @@ describe('deploy/k8s', () => {
   });
 });
 
+describe.each([
+  ['deploy/k8s', rendered.plain],
+  ['helm chart', rendered.helmDefault],
+])('bundled PostgreSQL in %s', (_where, render) => {
+  it('decodes logically with a bounded slot, as scripts/stack and compose set it (docs/data.md#capture)', () => {
+    const postgres = parseManifests(render()).find(
+      (m) => m.kind === 'StatefulSet' && componentName(m) === 'postgres',
+    );
+    const [container] = podSpec(postgres as Manifest).containers;
+    expect(container.args).toEqual(['-c', 'wal_level=logical', '-c', 'max_slot_wal_keep_size=1GB']);
+  });
+});
+
 describe('helm chart', () => {
   it('passes helm lint --strict with the default, the production and the monitoring values', () => {
     const monitoring = [

@@ -147,6 +147,8 @@ const connectImageNames: Record<string, string> = {
   'config.storage.topic': 'CONFIG_STORAGE_TOPIC',
   'offset.storage.topic': 'OFFSET_STORAGE_TOPIC',
   'status.storage.topic': 'STATUS_STORAGE_TOPIC',
+  // The image defaults it (60 s) under this name, which a CONNECT_ variable would have to race.
+  'offset.flush.interval.ms': 'OFFSET_FLUSH_INTERVAL_MS',
   'key.converter': 'KEY_CONVERTER',
   'value.converter': 'VALUE_CONVERTER',
 };

@@ -14,7 +14,7 @@
 #                          postgres://cinemaabyss_cdc:cinemaabyss_cdc@127.0.0.1:5432/cinemaabyss (local only).
 #                          The worker gets its parts as CDC_DATABASE_HOST|PORT|USER|PASSWORD|NAME, which the
 #                          connector's config names as ${env:...}, so no password is stored in Connect's topics.
-#   KAFKA_PORT             the broker's port, default 9092
+#   KAFKA_BROKERS          the broker(s), default 127.0.0.1:$KAFKA_PORT (KAFKA_PORT default 9092, as tools/kafka)
 #   STACK_DIR              state root, default <repo>/.stack; the worker's state is $STACK_DIR/connect
 #   CONNECT_STATE_DIR      overrides $STACK_DIR/connect (properties, log, pid)
 #   CONNECT_START_TIMEOUT  seconds to wait for REST to answer 200, default 120
@@ -29,7 +29,7 @@ worker_json="$repo/deploy/connect/worker.json"
 debezium_version="$(sed -n 's:.*<debezium.version>\(.*\)</debezium.version>.*:\1:p' "$pom")"
 
 state_dir="${CONNECT_STATE_DIR:-${STACK_DIR:-$repo/.stack}/connect}"
-kafka_port="${KAFKA_PORT:-9092}"
+bootstrap="${KAFKA_BROKERS:-127.0.0.1:${KAFKA_PORT:-9092}}"
 start_timeout="${CONNECT_START_TIMEOUT:-120}"
 stop_timeout="${CONNECT_STOP_TIMEOUT:-30}"
 cache_dir="${XDG_CACHE_HOME:-$HOME/.cache}/cinemaabyss/connect-plugins-$debezium_version"
@@ -86,7 +86,7 @@ write_config() {
   mkdir -p "$state_dir/log"
   {
     echo "# Written by tools/connect/connect.sh on every start from deploy/connect/worker.json; edit those."
-    echo "bootstrap.servers=127.0.0.1:$kafka_port"
+    echo "bootstrap.servers=$bootstrap"
     echo "listeners=http://127.0.0.1:$port"
     echo "rest.advertised.host.name=127.0.0.1"
     echo "rest.advertised.port=$port"
@@ -132,7 +132,13 @@ start() {
     say "already running (pid $pid) on $url; logs: $log_file"
     return 0
   fi
-  port_open "$port" && die "port $port is taken by another process; stop it first"
+  if port_open "$port"; then
+    # Like tools/kafka: a worker started elsewhere (another checkout's stack) is used, anything else refused.
+    [[ $(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url/connectors") == 200 ]] ||
+      die "port $port is taken by something that is not a Kafka Connect worker; stop it first"
+    say "a Kafka Connect worker already answers on $url; using it as is (not started or managed by this script)"
+    return 0
+  fi
   command -v java >/dev/null || die "Java 17+ is needed to run Kafka Connect; install it (apt-get install openjdk-17-jre-headless)"
   local classpath
   classpath="$("$repo/tools/kafka/kafka.sh" classpath)"
