@@ -66,11 +66,11 @@ export async function topicWith(topic: string, messages: string[]): Promise<numb
       waitForLeaders: true,
       topics: [{ topic, numPartitions: 1, replicationFactor: 1 }],
     });
-    for (let i = 0; i < messages.length; i += 5_000) {
+    for (let i = 0; i < messages.length; i += 1_000) {
       await producer.send({
         topic,
         acks: -1,
-        messages: messages.slice(i, i + 5_000).map((value) => ({ key: null, value })),
+        messages: messages.slice(i, i + 1_000).map((value) => ({ key: null, value })),
       });
     }
     return messages.length;
@@ -84,6 +84,17 @@ export async function deleteTopic(topic: string): Promise<void> {
   await admin.connect();
   try {
     await admin.deleteTopics({ topics: [topic] });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Removes a test's consumer group once its consumer has left. */
+export async function deleteGroup(groupId: string): Promise<void> {
+  const admin = kafka().admin();
+  await admin.connect();
+  try {
+    await admin.deleteGroups([groupId]);
   } finally {
     await admin.disconnect();
   }

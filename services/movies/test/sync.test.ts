@@ -1,12 +1,14 @@
 import type { FastifyInstance } from 'fastify';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSyncApp } from '../src/sync/app.js';
+import { buildSyncApp, type SyncDeps } from '../src/sync/app.js';
 import { configSchema } from '../src/sync/config.js';
+import type { Lag } from '../src/sync/lag.js';
 import { StreamWriter } from './debezium.js';
 import {
   brokers,
   committedOffset,
+  deleteGroup,
   deleteTopic,
   startGroupAt,
   throwAwaySchema,
@@ -70,7 +72,13 @@ async function served(client: pg.Client) {
 }
 
 /** Runs movies-sync on `topic` with a group of its own until it has committed the whole topic. */
-async function syncUntilDone(url: string, topic: string, endOffset: number, startAt?: number) {
+async function syncUntilDone(
+  url: string,
+  topic: string,
+  endOffset: number,
+  startAt?: number,
+  plugins: SyncDeps['plugins'] = [],
+) {
   const groupId = `movies-sync-test-${unique()}`;
   if (startAt !== undefined) await startGroupAt(groupId, topic, startAt);
   const app: FastifyInstance = await buildSyncApp(
@@ -82,6 +90,7 @@ async function syncUntilDone(url: string, topic: string, endOffset: number, star
       SYNC_SNAPSHOT_BATCH: '3',
       LOG_LEVEL: 'silent',
     }),
+    { plugins },
   );
   await app.ready();
   try {
@@ -91,6 +100,7 @@ async function syncUntilDone(url: string, topic: string, endOffset: number, star
     return (await app.inject('/metrics')).body;
   } finally {
     await app.close();
+    await deleteGroup(groupId);
   }
 }
 
@@ -115,7 +125,15 @@ describe('movies-sync applying a change stream from Kafka', () => {
   });
 
   it('applies snapshot, inserts, updates, a genre rename and deletes; keeps ids; counts them', async () => {
-    const metrics = await syncUntilDone(target.url, topic, endOffset);
+    // A plugin as the status publisher is one: it reads the lag.
+    let lag: Lag | undefined;
+    const metrics = await syncUntilDone(target.url, topic, endOffset, undefined, [
+      async (_app, options) => {
+        lag = options.lag;
+      },
+    ]);
+    expect(lag?.lagMs()).toEqual(expect.any(Number));
+    expect(lag?.lagP99Ms()).toEqual(expect.any(Number));
     expect(await served(reader)).toEqual(expected);
     // The identity continues above the highest id copied.
     const { rows } = await reader.query(

@@ -29,7 +29,12 @@ export async function buildSyncApp(config: SyncConfig, deps: SyncDeps = {}): Pro
   const app = Fastify(fastifyOptions({ logLevel: config.LOG_LEVEL, logger: deps.logger }));
   await app.register(errorHandling);
   const registry = serviceMetrics(app, 'movies_sync');
-  const db = createDatabase(config.DATABASE_URL, app.log, { metrics: registry, max: 4 });
+  // The rebuild at the end of a snapshot is one statement over every movie: far longer than a request's.
+  const db = createDatabase(config.DATABASE_URL, app.log, {
+    metrics: registry,
+    max: 4,
+    statementTimeoutMs: 10 * 60_000,
+  });
   const lag = new LagTracker(config.SYNC_HEARTBEAT_INTERVAL_MS);
   const metrics = syncMetrics(registry, lag);
   const processor = new ChangeProcessor({
@@ -60,7 +65,7 @@ export async function buildSyncApp(config: SyncConfig, deps: SyncDeps = {}): Pro
     return { status: true };
   });
 
-  // The status publisher and the parity checker (issue 27) plug in here and read `lag` and `db`.
+  // The status publisher and the parity checker (issue 27) plug in here (plugins.ts) and read `lag` and `db`.
   for (const plugin of deps.plugins ?? []) await app.register(plugin, { config, db, lag });
 
   app.addHook('onReady', async () => {
