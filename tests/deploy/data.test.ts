@@ -28,7 +28,8 @@ import {
 // files), PostgreSQL's settings as scripts/stack sets them, movies-sync on its config's port.
 
 const file = (path: string) => readFileSync(join(repoRoot, path), 'utf8');
-const syncConfig = import('../../services/movies/src/sync/config.ts');
+// The sync's config schema (an import outside this package: no .ts extension check, as services.test.ts).
+const syncConfig = import(/* @vite-ignore */ join(repoRoot, 'services/movies/src/sync/config.ts'));
 const connectImage = () => `quay.io/debezium/connect:${pinnedDebeziumVersion()}`;
 /** The one topic the connector's router sends every change to: what movies-sync reads. */
 const changeTopic: string = JSON.parse(file(connectorFile))['transforms.onestream.replacement'];
@@ -136,7 +137,7 @@ describe.each([
   beforeAll(() => {
     manifests = parseManifests(render());
     const monolith = podOf(byName(manifests, 'Deployment', 'monolith')).containers[0];
-    monolithDatabase = new URL(environment(manifests, monolith).DATABASE_URL);
+    monolithDatabase = new URL(String(environment(manifests, monolith).DATABASE_URL));
   });
   const serviceOf = (name: string) =>
     manifests.find(
@@ -179,7 +180,7 @@ describe.each([
     expect(env.CDC_DATABASE_PASSWORD).toMatch(/^secret:[\w-]+\/CDC_DB_PASSWORD$/);
     // Every ${env:...} of the connector file is set in the worker.
     for (const [, name] of file(connectorFile).matchAll(/\$\{env:(\w+)\}/g))
-      expect(env, name).toHaveProperty(name);
+      expect(env, name).toHaveProperty(String(name));
   });
 
   it('registers the connector file with a Job: the capture grants first, then PUT to Connect', () => {
@@ -242,7 +243,7 @@ describe.each([
     const pod = podOf(byName(manifests, 'Deployment', 'movies'));
     const [movies] = pod.containers;
     const env = environment(manifests, movies);
-    const database = new URL(env.DATABASE_URL);
+    const database = new URL(String(env.DATABASE_URL));
     expect([database.username, database.password, database.hostname, database.pathname]).toEqual([
       'movies',
       '$(MOVIES_DB_PASSWORD)',
@@ -253,7 +254,7 @@ describe.each([
     const [sync] = podOf(byName(manifests, 'Deployment', 'movies-sync')).containers;
     expect(environment(manifests, sync).DATABASE_URL).toBe(env.DATABASE_URL);
     // Writes are handed to the monolith's Service.
-    const monolith = new URL(env.MONOLITH_URL);
+    const monolith = new URL(String(env.MONOLITH_URL));
     expect([monolith.hostname, monolith.port]).toEqual([
       serviceOf('monolith').metadata.name,
       String(endpoints.monolith.port),
@@ -290,7 +291,7 @@ describe.each([
         /CAPTURE_ROLES_SQL:-([^}]+)\}/.exec(file('deploy/k8s/postgres/postgres-init.sh'))?.[1] ?? '';
       expect(mountedFile(manifests, pod, postgres, sql)).toBe(file('deploy/k8s/postgres/capture-roles.sql'));
       const env = environment(manifests, postgres);
-      const secret = env.POSTGRES_PASSWORD.replace(/\/POSTGRES_PASSWORD$/, '');
+      const secret = String(env.POSTGRES_PASSWORD).replace(/\/POSTGRES_PASSWORD$/, '');
       expect([env.CDC_DB_PASSWORD, env.MOVIES_DB_PASSWORD]).toEqual([
         `${secret}/CDC_DB_PASSWORD`,
         `${secret}/MOVIES_DB_PASSWORD`,

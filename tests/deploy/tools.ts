@@ -173,7 +173,9 @@ export const connectorName: string = JSON.parse(readFileSync(join(repoRoot, conn
  * reads), its probe paths those of services/movies/src/sync/app.ts (tests/services.test.ts checks both).
  */
 export async function syncEndpoints(): Promise<{ port: number; liveness: string; readiness: string }> {
-  const { configSchema } = await import('../../services/movies/src/sync/config.ts');
+  const { configSchema } = await import(
+    /* @vite-ignore */ join(repoRoot, 'services/movies/src/sync/config.ts')
+  );
   return { port: configSchema.parse({}).PORT, liveness: '/health', readiness: '/ready' };
 }
 
