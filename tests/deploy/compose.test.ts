@@ -39,6 +39,7 @@ describe('compose.yaml', () => {
       'kafka-ui',
       'monolith',
       'movies',
+      'movies-sync',
       'postgres',
       'redis',
     ];
@@ -89,7 +90,7 @@ describe('compose.yaml', () => {
     expect(result.stderr).toContain('condition');
   });
 
-  it('health-checks every service and starts each only after its dependencies are healthy', () => {
+  it('health-checks every service and starts each only after its dependencies are healthy (or done)', () => {
     // biome-ignore lint/suspicious/noExplicitAny: a parsed compose file: any shape, checked by the assertions
     for (const [name, service] of Object.entries<Record<string, any>>(compose.services)) {
       // One-shot jobs run to completion instead: what waits for them waits for their success.
@@ -123,7 +124,7 @@ describe('compose.yaml', () => {
     }
   });
 
-  it('publishes the gateway on its port; Kafka UI (8090), Connect, Prometheus and Grafana on loopback only', () => {
+  it('publishes the gateway on its port; Kafka UI (8090), Connect, Prometheus and Grafana on loopback only; nothing else', () => {
     // biome-ignore lint/suspicious/noExplicitAny: a parsed compose file: any shape, checked by the assertions
     const published = Object.entries<Record<string, any>>(compose.services)
       .filter(([, service]) => service.ports)
@@ -196,8 +197,9 @@ describe('compose.yaml', () => {
     expect(postgres.command).toEqual(
       expect.arrayContaining(['wal_level=logical', 'max_slot_wal_keep_size=1GB']),
     );
+    // The roles at the first start: deploy/k8s/postgres (tests/deploy/data.test.ts checks the hook and its SQL).
     expect(postgres.volumes).toContain(
-      './deploy/connect/postgres-roles.sql:/docker-entrypoint-initdb.d/10-capture-roles.sql:ro',
+      './deploy/k8s/postgres/postgres-init.sh:/docker-entrypoint-initdb.d/10-capture-roles.sh:ro',
     );
     expect(compose.services['connect-register'].volumes[0]).toMatch(
       /^\.\/deploy\/connect\/cinemaabyss-movies\.json:/,

@@ -4,18 +4,22 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { type Manifest, parseManifests, rendered, repoRoot } from './tools.js';
 
-const services = ['monolith', 'movies', 'events', 'gateway'] as const;
+const services = ['monolith', 'movies', 'movies-sync', 'events', 'gateway'] as const;
 type Service = (typeof services)[number];
 
 /** Variables that point a service at its neighbours: every deployment must set them, defaults are loopback. */
 const wiring: Record<Service, string[]> = {
   monolith: ['PORT', 'DATABASE_URL', 'DB_MIGRATE_ON_START'],
-  movies: ['PORT', 'DATABASE_URL'],
+  movies: ['PORT', 'DATABASE_URL', 'DB_MIGRATE_ON_START', 'MONOLITH_URL'],
+  'movies-sync': ['PORT', 'DATABASE_URL', 'KAFKA_BROKERS', 'SYNC_TOPIC', 'SYNC_GROUP_ID'],
   events: ['PORT', 'KAFKA_BROKERS'],
   gateway: ['PORT', 'MONOLITH_URL', 'MOVIES_SERVICE_URL', 'EVENTS_SERVICE_URL', 'REDIS_URL'],
 };
 /** Helpers a container gets only to build another variable (Kubernetes expands $(POSTGRES_PASSWORD)). */
-const helperVariables = new Set(['POSTGRES_PASSWORD']);
+const helperVariables = new Set(['POSTGRES_PASSWORD', 'MOVIES_DB_PASSWORD']);
+/** Where each one's config schema is: movies-sync is the movies package's other process. */
+const configModule = (name: Service) =>
+  name === 'movies-sync' ? 'movies/src/sync/config.ts' : `${name}/src/config.ts`;
 
 /** The part of a service's zod `configSchema` these checks use. */
 interface ConfigSchema {
@@ -23,7 +27,7 @@ interface ConfigSchema {
 }
 
 async function schemaOf(name: Service): Promise<ConfigSchema> {
-  return (await import(`../../services/${name}/src/config.ts`)).configSchema;
+  return (await import(/* @vite-ignore */ join(repoRoot, 'services', configModule(name)))).configSchema;
 }
 
 /** Variables the service cannot start without: those whose schema rejects "not set". */

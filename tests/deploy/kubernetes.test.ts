@@ -21,8 +21,8 @@ import {
 } from './tools.js';
 
 const workloadKinds = new Set(['Deployment', 'StatefulSet']);
-/** The image writes its generated config under /opt/kafka at start-up (see kafka.yaml). */
-const writableRootAllowed = new Set(['kafka']);
+/** Their images write their generated config at start-up: under /opt/kafka, /kafka/config (kafka.yaml, connect.yaml). */
+const writableRootAllowed = new Set(['kafka', 'connect']);
 
 /** Validates one object against the Kubernetes OpenAPI schema shipped in kubernetes-models (offline). */
 async function validateSchema(manifest: Manifest): Promise<void> {
@@ -144,7 +144,7 @@ describe.each(renderings)('%s', (_label, render) => {
   });
 
   it('sets requests and limits for CPU and memory on every container', () => {
-    for (const workload of workloads) {
+    for (const workload of [...workloads, ...byKind('Job')]) {
       const spec = podSpec(workload);
       for (const container of [...(spec.initContainers ?? []), ...spec.containers]) {
         const where = `${workload.metadata.name}/${container.name}`;
@@ -158,7 +158,7 @@ describe.each(renderings)('%s', (_label, render) => {
 
   it('runs every pod non-root with RuntimeDefault seccomp, no capabilities and a read-only root', () => {
     const pods = [
-      ...workloads.map((w) => ({ name: componentName(w), spec: podSpec(w) })),
+      ...[...workloads, ...byKind('Job')].map((w) => ({ name: componentName(w), spec: podSpec(w) })),
       ...byKind('Pod').map((p) => ({ name: p.metadata.name, spec: p.spec })),
     ];
     expect(pods.length).toBeGreaterThan(0);
@@ -230,7 +230,7 @@ describe.each(renderings)('%s', (_label, render) => {
     }
   });
 
-  it('lets only the gateway reach monolith, movies and events, and Prometheus their metrics (NetworkPolicy)', () => {
+  it('lets only the gateway reach monolith, movies and events (and movies the monolith), Prometheus their metrics (NetworkPolicy)', () => {
     const policies = byKind('NetworkPolicy');
     expect(policies.some((p) => Object.keys(p.spec.podSelector).length === 0 || isInstanceOnly(p))).toBe(
       true,
@@ -248,16 +248,25 @@ describe.each(renderings)('%s', (_label, render) => {
         .filter((rule) => !scrape.includes(rule))
         .flatMap((rule) => (rule.from ?? [{}]) as Manifest[]);
       expect(sources.length, `${name} has an allow rule`).toBeGreaterThan(0);
+      // The movies service hands the movie writes to their owner, the monolith (docs/data.md).
+      const callers = name === 'monolith' ? ['gateway', 'movies'] : ['gateway'];
       for (const source of sources) {
         expect(source.namespaceSelector, `${name}: no namespace-wide source`).toBeUndefined();
-        expect(source.podSelector && selects(source.podSelector, 'gateway'), `${name} source`).toBe(true);
-        expect(selects(source.podSelector, 'movies'), `${name} source excludes others`).toBe(false);
+        const named = callers.filter((caller) => source.podSelector && selects(source.podSelector, caller));
+        expect(named, `${name} source`).toHaveLength(1);
+        expect(selects(source.podSelector, 'events'), `${name} source excludes others`).toBe(false);
+      }
+      for (const caller of callers) {
+        expect(
+          sources.some((source) => source.podSelector && selects(source.podSelector, caller)),
+          `${caller} -> ${name}`,
+        ).toBe(true);
       }
     }
   });
 
   it('pins every image to a version, never latest', () => {
-    const images = workloads.flatMap((w) =>
+    const images = [...workloads, ...byKind('Job')].flatMap((w) =>
       [...(podSpec(w).initContainers ?? []), ...podSpec(w).containers].map(
         (c: Manifest) => c.image as string,
       ),
@@ -451,7 +460,7 @@ describe('helm chart: monitoring (metrics.*)', () => {
     expect(manifests.some((m) => m.metadata.labels?.grafana_dashboard)).toBe(false);
   });
 
-  it('scrapes the four services through one ServiceMonitor, with the job names the rules use', () => {
+  it('scrapes the four services and movies-sync through one ServiceMonitor, with the job names the rules use', () => {
     const manifests = parseManifests(
       helmTemplate(...monitoring, '--set', 'metrics.serviceMonitor.interval=15s'),
     );
@@ -466,7 +475,7 @@ describe('helm chart: monitoring (metrics.*)', () => {
         endpoints: [{ port: 'http', path: '/metrics', interval: '15s', scrapeTimeout: '10s' }],
       },
     });
-    // The Services it selects: exactly the four, each with the named port and the job label.
+    // The Services it selects: exactly the four and movies-sync, each with the named port and the job label.
     const { matchLabels, matchExpressions } = monitor!.spec.selector;
     const selected = find(manifests, 'Service').filter(
       (svc) =>
@@ -476,7 +485,7 @@ describe('helm chart: monitoring (metrics.*)', () => {
         ),
     );
     expect(selected.map((svc) => svc.metadata.labels['app.kubernetes.io/name']).sort()).toEqual(
-      [...services].sort(),
+      [...services, 'movies-sync'].sort(),
     );
     for (const svc of selected) expect(svc.spec.ports.map((p: Manifest) => p.name)).toContain('http');
   });

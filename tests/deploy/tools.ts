@@ -123,3 +123,70 @@ export const upstreamUrlVariables: Record<Exclude<ServiceName, 'gateway'>, strin
   movies: 'MOVIES_SERVICE_URL',
   events: 'EVENTS_SERVICE_URL',
 };
+
+/** The Debezium version the native Connect worker runs (tools/connect/pom.xml); images must match it. */
+export function pinnedDebeziumVersion(): string {
+  const pom = readFileSync(join(repoRoot, 'tools/connect/pom.xml'), 'utf8');
+  const version = /<debezium\.version>([^<]+)<\/debezium\.version>/.exec(pom)?.[1];
+  if (!version) throw new Error('tools/connect/pom.xml has no <debezium.version>');
+  return version;
+}
+
+/** The Kafka Connect worker: port, readiness path, heap and settings, deploy/connect/worker.json (one source). */
+export const connectWorker: {
+  port: number;
+  readiness: string;
+  heap: string;
+  settings: Record<string, string>;
+} = JSON.parse(readFileSync(join(repoRoot, 'deploy/connect/worker.json'), 'utf8'));
+
+/** Worker settings the Debezium image takes under a name of its own; any other as CONNECT_<SETTING>. */
+const connectImageNames: Record<string, string> = {
+  'bootstrap.servers': 'BOOTSTRAP_SERVERS',
+  'group.id': 'GROUP_ID',
+  'config.storage.topic': 'CONFIG_STORAGE_TOPIC',
+  'offset.storage.topic': 'OFFSET_STORAGE_TOPIC',
+  'status.storage.topic': 'STATUS_STORAGE_TOPIC',
+  // The image defaults it (60 s) under this name, which a CONNECT_ variable would have to race.
+  'offset.flush.interval.ms': 'OFFSET_FLUSH_INTERVAL_MS',
+  'key.converter': 'KEY_CONVERTER',
+  'value.converter': 'VALUE_CONVERTER',
+};
+
+/** deploy/connect/worker.json's settings as the Debezium image's environment, plus its heap. */
+export function connectImageEnvironment(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [setting, value] of Object.entries(connectWorker.settings)) {
+    const name = connectImageNames[setting] ?? `CONNECT_${setting.toUpperCase().replaceAll('.', '_')}`;
+    env[name] = value;
+  }
+  env.HEAP_OPTS = `-Xms${connectWorker.heap} -Xmx${connectWorker.heap}`;
+  return env;
+}
+
+/** The connector's config file scripts/stack registers, and its name. */
+export const connectorFile = 'deploy/connect/cinemaabyss-movies.json';
+export const connectorName: string = JSON.parse(readFileSync(join(repoRoot, connectorFile), 'utf8')).name;
+
+/**
+ * movies-sync, the movies package's other process: its port is its config's default (the one source scripts/stack
+ * reads), its probe paths those of services/movies/src/sync/app.ts (tests/services.test.ts checks both).
+ */
+export async function syncEndpoints(): Promise<{ port: number; liveness: string; readiness: string }> {
+  const { configSchema } = await import(
+    /* @vite-ignore */ join(repoRoot, 'services/movies/src/sync/config.ts')
+  );
+  return { port: configSchema.parse({}).PORT, liveness: '/health', readiness: '/ready' };
+}
+
+/** What scripts/stack sets on the native PostgreSQL for change data capture (ALTER SYSTEM). */
+export function stackCaptureSettings(): Record<string, string> {
+  const script = readFileSync(join(repoRoot, 'scripts/stack'), 'utf8');
+  const settings = Object.fromEntries(
+    [...script.matchAll(/ALTER SYSTEM SET (\w+) = '([^']+)'/g)].map((match) => [match[1], match[2]]),
+  );
+  if (!settings.wal_level || !settings.max_slot_wal_keep_size) {
+    throw new Error('scripts/stack sets no wal_level and max_slot_wal_keep_size with ALTER SYSTEM');
+  }
+  return settings;
+}

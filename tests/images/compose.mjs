@@ -12,8 +12,11 @@
 // runs the image scripts/images built from that Dockerfile; a third-party image (no registry here) is replaced
 // by the native stack's component its dependents reach (its `host:port`), or skipped when nothing reaches it.
 //
-//   node tests/images/compose.mjs --project project.json --files DIR --name PREFIX --image SERVICE=IMAGE...
-//     [--port-offset N] [--schema NAME] [--redis-db N] [--override KEY=VALUE]... -- <podman command and flags>
+//   node tests/images/compose.mjs --project project.json --files DIR --name PREFIX --image NAME=IMAGE...
+//     [--port-offset N] [--schema NAME] [--redis-db N] [--override KEY=VALUE]... [--after SERVICE=COMMAND]...
+//     -- <podman command and flags>
+// --image names the image built from services/NAME/Dockerfile (every service built from it runs it: movies and
+// movies-sync); --after runs a shell command once SERVICE is healthy, before anything that starts after it.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -32,6 +35,7 @@ const { values: options, positionals: podman } = parseArgs({
     schema: { type: 'string' },
     'redis-db': { type: 'string' },
     override: { type: 'string', multiple: true },
+    after: { type: 'string', multiple: true },
   },
 });
 if (!options.project || !options.files || !options.name || podman.length === 0) {
@@ -39,6 +43,9 @@ if (!options.project || !options.files || !options.name || podman.length === 0) 
 }
 const project = JSON.parse(readFileSync(options.project, 'utf8'));
 const images = new Map((options.image ?? []).map((pair) => pair.split('=')));
+const after = new Map(
+  (options.after ?? []).map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+);
 const portOffset = Number(options['port-offset']);
 const say = (message) => console.log(`\x1b[1m[images]\x1b[0m compose: ${message}`);
 
@@ -64,8 +71,9 @@ const rewrite = rewriter({
 const standIns = new Map();
 for (const [name, service] of thirdParty) {
   const reached = new Set();
-  for (const [, other] of built) {
-    for (const value of Object.values(other.environment ?? {})) {
+  for (const [, other] of services) {
+    const settings = [...Object.values(other.environment ?? {}), ...(other.command ?? [])];
+    for (const value of settings) {
       for (const match of String(value).matchAll(new RegExp(`(?<![\\w.-])${name}:(\\d+)\\b`, 'g'))) {
         reached.add(Number(match[1]));
       }
@@ -128,10 +136,10 @@ function runArgs(name, service) {
   for (const key of Object.keys(service)) {
     if (!SUPPORTED.has(key)) fail(`${name}: "${key}" is not reproduced here`);
   }
-  const dockerfile = `services/${name}/Dockerfile`;
-  if (!service.build.dockerfile?.endsWith(dockerfile) || !images.has(name)) {
+  const from = /(?:^|\/)services\/([\w-]+)\/Dockerfile$/.exec(service.build.dockerfile ?? '')?.[1];
+  if (!from || !images.has(from)) {
     fail(
-      `${name} builds ${service.build.dockerfile}: no image built from it was given (--image ${name}=...)`,
+      `${name} builds ${service.build.dockerfile}: no image built from it was given (--image <service>=...)`,
     );
   }
   const args = ['--detach', `--name=${options.name}-${name}`, '--network=host', '--pull=never'];
@@ -178,7 +186,7 @@ function runArgs(name, service) {
     if (check.start_period) args.push(`--health-start-period=${check.start_period}`);
   }
   if (service.entrypoint) args.push(`--entrypoint=${JSON.stringify(service.entrypoint)}`);
-  args.push(images.get(name), ...(service.command ?? []));
+  args.push(images.get(from), ...(service.command ?? []));
   return args;
 }
 
@@ -246,6 +254,11 @@ for (const name of order) {
     ([d, { condition }]) => `${d} ${condition}`,
   );
   say(`${name}: started${waitsOn.length ? ` after ${waitsOn.join(', ')}` : ''}`);
+  if (after.has(name)) {
+    await healthy(name);
+    const hook = spawnSync('bash', ['-c', after.get(name)], { stdio: 'inherit' });
+    if (hook.status !== 0) fail(`the step after ${name} failed: ${after.get(name)}`);
+  }
 }
 // `docker compose up --wait`: done when every service with a healthcheck is healthy.
 for (const name of started) {

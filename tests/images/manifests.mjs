@@ -11,7 +11,7 @@
 //   node tests/images/manifests.mjs <rendered.yaml> <app> <container> <image> --files DIR [--port-offset N]
 //     [--schema NAME] [--redis-db N] [--override KEY=VALUE]...
 //   node tests/images/manifests.mjs <rendered.yaml> --stand-ins
-//     one line per workload the path runs from a third-party image: "<kind>/<name> <image> <host>:<port>..."
+//     one line per workload or Job the path runs from a third-party image: "<kind>/<name> <images> <host>:<port>..."
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -37,17 +37,20 @@ const find = (kind, name) => {
   if (!found) fail(`no ${kind} ${name} in ${positionals[0]}`);
   return found;
 };
-const SERVICES = ['gateway', 'monolith', 'movies', 'events'];
+// The project's images: the four services and movies-sync (the movies image's other entry).
+const SERVICES = ['gateway', 'monolith', 'movies', 'movies-sync', 'events'];
 const appOf = (object) => object.spec?.template?.metadata?.labels?.['app.kubernetes.io/name'];
 const services = objects.filter((object) => object.kind === 'Service');
 const selecting = (workload) =>
   services.filter((service) => service.spec.selector?.['app.kubernetes.io/name'] === appOf(workload));
 
 if (options['stand-ins']) {
-  // Workloads from images that are not the project's four: the native stack serves their Services' ports.
-  for (const workload of objects.filter((o) => ['Deployment', 'StatefulSet'].includes(o.kind))) {
+  // Workloads from images that are not the project's: the native stack serves their Services' ports (and did
+  // what their Jobs do: scripts/stack registers the connector).
+  for (const workload of objects.filter((o) => ['Deployment', 'StatefulSet', 'Job'].includes(o.kind))) {
     if (SERVICES.includes(appOf(workload))) continue;
-    const images = workload.spec.template.spec.containers.map((c) => c.image).join(',');
+    const { initContainers = [], containers } = workload.spec.template.spec;
+    const images = [...initContainers, ...containers].map((c) => c.image).join(',');
     const endpoints = selecting(workload).flatMap((s) =>
       s.spec.ports.map((p) => `${s.metadata.name}:${p.port}`),
     );
@@ -158,5 +161,14 @@ if (limits.cpu) args.push(`--cpus=${cpus(limits.cpu)}`);
 args.push(`--stop-timeout=${pod.terminationGracePeriodSeconds ?? 30}`);
 args.push(...envArgs(env));
 if (container.command) args.push(`--entrypoint=${JSON.stringify(container.command)}`);
+// Another entry than the image's (movies-sync in the movies image): the image's HEALTHCHECK checks the image's
+// own entry, so the container is checked as the manifest checks it, by its readiness probe.
+const probe = container.readinessProbe?.httpGet;
+if (container.command && probe && pod.containers.includes(container)) {
+  const port = probe.port === 'http' ? env.get('PORT') : String(probe.port);
+  const url = `http://127.0.0.1:${port}${probe.path}`;
+  const check = `fetch('${url}').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))`;
+  args.push(`--health-cmd=${JSON.stringify(['node', '-e', check])}`);
+}
 args.push(image, ...(container.args ?? []));
 console.log(args.join('\n'));

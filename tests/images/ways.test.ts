@@ -48,7 +48,11 @@ describe.each([
     const file = join(dir, `${way}.yaml`);
     writeFileSync(file, render());
     // The Secrets' values are the installation's: scripts/images passes the native stack's.
-    const secrets = { POSTGRES_PASSWORD: 'secret', ADMIN_TOKEN: 'a'.repeat(32) };
+    const secrets = {
+      POSTGRES_PASSWORD: 'secret',
+      MOVIES_DB_PASSWORD: 'movies-secret',
+      ADMIN_TOKEN: 'a'.repeat(32),
+    };
     const args = (app: string, container: string) => {
       const result = run(
         'node',
@@ -86,11 +90,27 @@ describe.each([
       );
     });
 
-    it('names the third-party workloads the native stack stands in for', () => {
+    it('runs movies-sync from the movies image with its own entry, on the movies database of the run', () => {
+      const sync = args('movies-sync', 'movies-sync');
+      expect(sync).toContain('--entrypoint=["node","dist/sync/server.js"]');
+      expect(env(sync)).toMatchObject({
+        PORT: '18084',
+        KAFKA_BROKERS: '127.0.0.1:9092',
+        DATABASE_URL:
+          'postgres://movies:movies-secret@127.0.0.1:5432/movies?options=-c+search_path%3Dimages_run',
+      });
+      const migrate = args('movies', 'migrate');
+      expect(migrate).toContain('--entrypoint=["node","dist/migrate.js"]');
+      expect(env(migrate).DATABASE_URL).toBe(env(sync).DATABASE_URL);
+    });
+
+    it('names the third-party workloads and Jobs the native stack stands in for', () => {
       const lines = runOk('node', ['tests/images/manifests.mjs', file, '--stand-ins']).trim().split('\n');
       expect(lines.map((line) => line.split(' ')[1]).sort()).toEqual([
         'apache/kafka:4.4.0',
         'postgres:16.10-alpine',
+        'postgres:16.10-alpine,quay.io/debezium/connect:3.6.1.Final',
+        'quay.io/debezium/connect:3.6.1.Final',
         'redis:7.4.5-alpine',
       ]);
     });

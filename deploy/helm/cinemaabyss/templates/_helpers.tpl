@@ -3,10 +3,12 @@
 {{- default .Release.Name .Values.fullnameOverride | trunc 40 | trimSuffix "-" -}}
 {{- end -}}
 
-{{/* The four services: port and probe paths, as in deploy/services.json (tests/deploy checks the rendering). */}}
+{{/* The four services: port and probe paths, as in deploy/services.json (tests/deploy checks the rendering).
+     movies-sync: the movies image's other entry (values: moviesSync), on its config's default port. */}}
 {{- define "cinemaabyss.services" -}}
 monolith: {port: 8080, liveness: /health, readiness: /ready, component: legacy-backend}
 movies: {port: 8081, liveness: /api/movies/health, readiness: /api/movies/ready, component: backend}
+movies-sync: {port: 8084, liveness: /health, readiness: /ready, component: data-sync, values: moviesSync, image: movies, command: [node, dist/sync/server.js]}
 events: {port: 8082, liveness: /api/events/health, readiness: /api/events/ready, component: backend}
 gateway: {port: 8000, liveness: /health, readiness: /ready, component: gateway}
 {{- end -}}
@@ -57,6 +59,31 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{- end -}}
 {{- end -}}
 
+{{/* The movies service's own database on the same server, with $(MOVIES_DB_PASSWORD) (docs/data.md). */}}
+{{- define "cinemaabyss.moviesDatabaseUrl" -}}
+{{- printf "postgres://movies:$(MOVIES_DB_PASSWORD)@%s:%v/movies" (include "cinemaabyss.postgresHost" .) (include "cinemaabyss.postgresPort" .) -}}
+{{- end -}}
+
+{{- define "cinemaabyss.postgresHost" -}}
+{{- if .Values.postgresql.enabled -}}
+{{- printf "%s-postgres" (include "cinemaabyss.fullname" .) -}}
+{{- else -}}
+{{- required "externalPostgresql.host is required when postgresql.enabled is false" .Values.externalPostgresql.host -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "cinemaabyss.postgresPort" -}}
+{{- ternary 5432 .Values.externalPostgresql.port .Values.postgresql.enabled -}}
+{{- end -}}
+
+{{/* The monolith's database and its owner role, bundled or external. */}}
+{{- define "cinemaabyss.postgresDatabase" -}}
+{{- ternary .Values.postgresql.database .Values.externalPostgresql.database .Values.postgresql.enabled -}}
+{{- end -}}
+{{- define "cinemaabyss.postgresUsername" -}}
+{{- ternary .Values.postgresql.username .Values.externalPostgresql.username .Values.postgresql.enabled -}}
+{{- end -}}
+
 {{- define "cinemaabyss.redisUrl" -}}
 {{- if .Values.redis.enabled -}}
 {{- printf "redis://%s-redis:6379" (include "cinemaabyss.fullname" .) -}}
@@ -92,7 +119,7 @@ capabilities:
 {{/* Environment of each service beyond its ConfigMap: secrets only. */}}
 {{- define "cinemaabyss.secretEnv" -}}
 {{- $root := .root -}}
-{{- if has .name (list "monolith" "movies") }}
+{{- if eq .name "monolith" }}
 - name: POSTGRES_PASSWORD
   valueFrom:
     secretKeyRef:
@@ -100,6 +127,16 @@ capabilities:
       key: POSTGRES_PASSWORD
 - name: DATABASE_URL
   value: {{ include "cinemaabyss.databaseUrl" $root | quote }}
+{{- end }}
+{{- if has .name (list "movies" "movies-sync") }}
+- name: MOVIES_DB_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "cinemaabyss.dbSecret" $root }}
+      key: MOVIES_DB_PASSWORD
+# Its own database (docs/data.md), never the monolith's.
+- name: DATABASE_URL
+  value: {{ include "cinemaabyss.moviesDatabaseUrl" $root | quote }}
 {{- end }}
 {{- if and (eq .name "gateway") $root.Values.gateway.admin.enabled }}
 - name: ADMIN_TOKEN
