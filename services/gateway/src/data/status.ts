@@ -3,6 +3,8 @@ import { z } from 'zod';
 
 /** Where the movies-sync process publishes a domain's status (docs/data.md, The status document). */
 export const dataStatusKey = (domain: string) => `cinemaabyss:data:${domain}`;
+/** The sync process starts a full parity pass on each message here (requests during a pass share the next). */
+export const verifyChannel = (domain: string) => `${dataStatusKey(domain)}:verify`;
 
 /** The parts of the status document a rollout decision reads; the rest is passed over. */
 export const dataStatusSchema = z.object({
@@ -32,6 +34,8 @@ export type DataReading = { status: DataStatus } | { problem: string };
 /** The rollout's one seam onto the data's status. */
 export interface DataStatusSource {
   read(domain: string): Promise<DataReading>;
+  /** Asks for a parity pass now rather than at the sync process's next scheduled one. */
+  requestPass(domain: string, by: string): Promise<void>;
 }
 
 /**
@@ -40,7 +44,11 @@ export interface DataStatusSource {
  * read of the driver does, and freezes the rollouts.
  */
 export class RedisDataStatus implements DataStatusSource {
-  constructor(private readonly redis: Pick<Redis, 'get'>) {}
+  constructor(private readonly redis: Pick<Redis, 'get' | 'publish'>) {}
+
+  async requestPass(domain: string, by: string): Promise<void> {
+    await this.redis.publish(verifyChannel(domain), JSON.stringify({ by }));
+  }
 
   async read(domain: string): Promise<DataReading> {
     const key = dataStatusKey(domain);

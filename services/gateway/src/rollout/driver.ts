@@ -155,7 +155,8 @@ export class RolloutDriver {
       plan.maxMismatchRate === undefined
         ? undefined
         : await this.options.mismatch?.window(flag, rollout.windowStartMs, windowEnd);
-    const verdict = judge(plan, stats, mismatch, await this.data(flag, rollout));
+    const data = await this.data(flag, rollout);
+    const verdict = judge(plan, stats, mismatch, data);
     if (baseline) verdict.reason += ' (old side: its last judged window, as it gets no traffic at 100 %)';
     const last = rollout.step + 1 >= plan.steps.length;
     const [state, step, percent]: [RolloutState, number, number] =
@@ -178,6 +179,10 @@ export class RolloutDriver {
       ...(verdict.outcome === 'hold' && { windowStartMs: windowEnd }),
     });
     if (!applied) return;
+    // A step of a flag with data needs a parity pass newer than its start: ask for one now, rather than
+    // wait for the sync process's schedule (a minute apart). Publishing is all; nobody listening is fine.
+    if (data && state === 'running' && (verdict.outcome === 'advance' || verdict.parityWanted))
+      await this.options.data?.requestPass(data.domain, `rollout of ${flag} at step ${step + 1}`);
     const counts = this.decisions.get(flag) ?? { advance: 0, hold: 0, rollback: 0 };
     counts[verdict.outcome]++;
     this.decisions.set(flag, counts);

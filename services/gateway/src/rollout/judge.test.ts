@@ -121,6 +121,7 @@ describe('rollout judge', () => {
     it('advances with lag in budget and parity passed since the step began, saying so', () => {
       const verdict = judge(gated, healthy, undefined, data({ status: status() }));
       expect(verdict.outcome).toBe('advance');
+      expect(verdict.parityWanted).toBeUndefined();
       expect(verdict.reason).toMatch(
         /; data movies: lag 120 ms \(limit 5000 ms\), parity ok at 2026-12-08T03:00:05.000Z \(n=100 000\)$/,
       );
@@ -173,6 +174,7 @@ describe('rollout judge', () => {
       const before = status({}, { checkedAt: '2026-12-08T02:59:59.999Z' });
       expect(judge(gated, healthy, undefined, data({ status: before }))).toMatchObject({
         outcome: 'hold',
+        parityWanted: true,
         reason:
           'data movies: parity not passed since the step began at 2026-12-08T03:00:00.000Z (last: ok at 2026-12-08T02:59:59.999Z)',
       });

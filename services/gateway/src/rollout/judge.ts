@@ -16,6 +16,8 @@ export interface Verdict {
   /** In words, with the numbers, e.g. `new 5xx 2.4 % (n=1 204) vs old 0.1 % (n=3 611): increase 2.3 pp > 1 pp`. */
   reason: string;
   numbers: WindowStats & { mismatch?: Mismatch; latencyLimitMs: number; data?: DataNumbers };
+  /** Set when the flag's data has no parity pass since the step began: the driver asks for one. */
+  parityWanted?: boolean;
 }
 
 /** The data behind a flag with a data domain, as the driver read it for this decision. */
@@ -63,6 +65,7 @@ export function judge(
     outcome,
     reason: reasons.join('; '),
     numbers,
+    ...(data?.parityWanted && { parityWanted: true }),
   });
 
   const errors = `new 5xx ${pct(stats.new.errorRate)} (n=${count(stats.new.requests)}) vs old ${pct(stats.old.errorRate)} (n=${count(stats.old.requests)})`;
@@ -117,6 +120,7 @@ interface DataJudgement {
   numbers: DataNumbers;
   /** The data's part of an advance's reason. */
   healthy?: string;
+  parityWanted?: boolean;
 }
 
 function judgeData(plan: RolloutPlan, { domain, reading, nowMs, stepStartedAtMs }: DataInput): DataJudgement {
@@ -161,10 +165,11 @@ function judgeData(plan: RolloutPlan, { domain, reading, nowMs, stepStartedAtMs 
   else if (status.lagMs > maxDataLagMs)
     holds.push(`data ${domain}: lag ${ms(status.lagMs)} > ${ms(maxDataLagMs)} allowed`);
   const checkedMs = parity.checkedAt === null ? Number.NaN : Date.parse(parity.checkedAt);
-  if (parity.state !== 'ok' || !(checkedMs >= stepStartedAtMs))
+  const parityWanted = parity.state !== 'ok' || !(checkedMs >= stepStartedAtMs);
+  if (parityWanted)
     holds.push(
       `data ${domain}: parity not passed since the step began at ${stepStartedAt} (last: ${parity.state}${parity.checkedAt ? ` at ${parity.checkedAt}` : ''})`,
     );
   const healthy = `data ${domain}: lag ${ms(status.lagMs ?? 0)} (limit ${ms(maxDataLagMs)}), parity ok at ${parity.checkedAt} (n=${count(parity.rows ?? 0)})`;
-  return { holds, numbers, healthy };
+  return { holds, numbers, healthy, parityWanted };
 }

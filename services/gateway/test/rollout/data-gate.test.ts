@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { dataStatusKey } from '../../src/data/status.js';
+import { dataStatusKey, verifyChannel } from '../../src/data/status.js';
 import type { RolloutView } from '../../src/rollout/controls.js';
 import { DedicatedRedis } from '../dedicated-redis.js';
 import { bearer, operatorsFile, policyFor, startUpstream, testConfig } from '../helpers.js';
@@ -132,6 +132,12 @@ describe('a rollout gated on its data (real gateway and Redis)', { timeout: 20_0
     const g = await gateway();
     const status = statusWriter(g.redis);
     await status.write();
+    // The parity passes the rollout asks the sync process for.
+    const subscriber = g.redis.duplicate();
+    cleanups.push(() => void subscriber.disconnect());
+    const verifies: string[] = [];
+    subscriber.on('message', (_channel: string, message: string) => verifies.push(message));
+    await subscriber.subscribe(verifyChannel('movies'));
     const start = await g.admin('POST', '/rollout', {
       steps: [10, 50, 100],
       intervalMs: 400,
@@ -166,6 +172,13 @@ describe('a rollout gated on its data (real gateway and Redis)', { timeout: 20_0
     view = await g.view();
     expect(view.decisions[0]).toMatchObject({ outcome: 'advance', step: 1, percent: 50 });
     expect(view.decisions[0]!.reason).toMatch(/; data movies: lag 40 ms \(limit 5000 ms\), parity ok at /);
+    // Each hold on parity asked for a pass, and so did the advance, for the step it began.
+    expect(verifies).toContain('{"by":"rollout of movies at step 1"}');
+    await eventually(
+      () => verifies.includes('{"by":"rollout of movies at step 2"}'),
+      1_000,
+      'a pass asked for step 2',
+    );
 
     // The pass that let step 1 begin is older than it: step 1 holds until the next one, which finds a
     // row changed in the movies database: rolled back to 0 %, the ids in the decision.
