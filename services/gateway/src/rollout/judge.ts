@@ -45,7 +45,9 @@ const ms = (x: number) => `${Math.round(x)} ms`;
 /**
  * The rollout's one decision over a window: hold without enough data on either side (a rollout never
  * moves on no data), roll back when the new side is worse than the old side by more than the plan
- * allows, advance otherwise. Pure: the driver supplies the window.
+ * allows, advance otherwise. Pure: the driver supplies the window. On a flag with a data domain the
+ * data's status (`dataInput`) rolls back first on a parity mismatch, and holds what would advance while
+ * the data is not ready (`judgeData`).
  */
 export function judge(
   plan: RolloutPlan,
@@ -109,11 +111,6 @@ export function judge(
   ]);
 }
 
-/**
- * The data rules of a flag with a data domain, for `judge` to combine with the traffic's: roll back on a
- * parity mismatch while the monolith owns the writes; hold while the status is missing or stale, the lag
- * is over `maxDataLagMs`, or parity has not passed since the step began.
- */
 interface DataJudgement {
   rollback?: string;
   holds: string[];
@@ -123,6 +120,11 @@ interface DataJudgement {
   parityWanted?: boolean;
 }
 
+/**
+ * The data rules of a flag with a data domain, for `judge` to combine with the traffic's: roll back on a
+ * parity mismatch while the monolith owns the writes; hold while the status is missing or stale, the lag
+ * is over `maxDataLagMs`, or parity has not passed since the step began.
+ */
 function judgeData(plan: RolloutPlan, { domain, reading, nowMs, stepStartedAtMs }: DataInput): DataJudgement {
   const maxDataLagMs = plan.maxDataLagMs ?? PLAN_DEFAULTS.maxDataLagMs;
   const stepStartedAt = new Date(stepStartedAtMs).toISOString();
