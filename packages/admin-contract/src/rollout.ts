@@ -13,7 +13,9 @@ const fraction = z
 
 /**
  * What a plan holds where the operator left a field out: those of the issue's example. The console shows
- * them in its form. `maxMismatchRate` is off unless given (it needs shadow traffic on the flag).
+ * them in its form. `maxMismatchRate` is off unless given (it needs shadow traffic on the flag);
+ * `maxDataLagMs` is filled in only on a flag whose new side serves a data domain (the gateway's
+ * `dataDomainOf`), whose rollout is gated on that domain's replication lag and parity.
  */
 export const PLAN_DEFAULTS = {
   steps: [5, 25, 50, 100],
@@ -22,6 +24,7 @@ export const PLAN_DEFAULTS = {
   maxErrorRateIncrease: 0.01,
   maxLatencyRatio: 1.5,
   latencyFloorMs: 50,
+  maxDataLagMs: 5_000,
 } as const;
 
 /** Body of POST /admin/flags/:name/rollout. Only `steps` is required. */
@@ -52,6 +55,11 @@ export const rolloutPlanSchema = z.strictObject({
     .default(PLAN_DEFAULTS.latencyFloorMs),
   /** Largest tolerated shadow mismatch rate; absent: mismatches are not judged. */
   maxMismatchRate: fraction.optional(),
+  /**
+   * Largest tolerated replication lag of the flag's data domain; a step holds above it. Only for a flag
+   * with a data domain, where it defaults to PLAN_DEFAULTS.maxDataLagMs.
+   */
+  maxDataLagMs: integer(0).optional(),
 });
 /** A plan as the gateway holds it, defaults filled in; `RolloutPlanInput` is what a client may send. */
 export type RolloutPlan = z.output<typeof rolloutPlanSchema>;
@@ -81,6 +89,31 @@ export type WindowStats = z.output<typeof windowStatsSchema>;
 export const mismatchSchema = z.object({ rate: z.number(), samples: z.number() });
 export type Mismatch = z.output<typeof mismatchSchema>;
 
+/** The data domain's status as a decision read it (the movies-sync process's status document, in part). */
+export const dataNumbersSchema = z.object({
+  domain: z.string(),
+  /** Absent when the document was missing or unreadable. */
+  writes: z.string().optional(),
+  updatedAt: z.string().optional(),
+  ageMs: z.number().optional(),
+  lagMs: z.number().nullable().optional(),
+  lagP99Ms: z.number().nullable().optional(),
+  maxDataLagMs: z.number(),
+  /** The current step began here: parity must have passed after it. */
+  stepStartedAt: z.string(),
+  parity: z
+    .object({
+      state: z.string(),
+      checkedAt: z.string().nullable().optional(),
+      mismatched: z.number().optional(),
+      missing: z.number().optional(),
+      extra: z.number().optional(),
+      sampleIds: z.array(z.union([z.number(), z.string()])).optional(),
+    })
+    .optional(),
+});
+export type DataNumbers = z.output<typeof dataNumbersSchema>;
+
 /** An entry of a rollout's decisions: the judge's outcomes, operator actions and gaps, newest first. */
 export const decisionEntrySchema = z.object({
   at: z.string(),
@@ -90,7 +123,11 @@ export const decisionEntrySchema = z.object({
   outcome: z.enum([...OUTCOMES, 'start', 'pause', 'resume', 'promote', 'abort', 'gap']),
   reason: z.string(),
   numbers: windowStatsSchema
-    .extend({ mismatch: mismatchSchema.optional(), latencyLimitMs: z.number() })
+    .extend({
+      mismatch: mismatchSchema.optional(),
+      latencyLimitMs: z.number(),
+      data: dataNumbersSchema.optional(),
+    })
     .optional(),
   /** The operator, for operator actions. */
   by: z.string().optional(),

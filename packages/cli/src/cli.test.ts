@@ -167,6 +167,7 @@ describe('request bodies built from the options', () => {
         'max-latency-ratio': '1.5',
         'latency-floor': '50ms',
         'max-mismatch': '0.5%',
+        'max-data-lag': '5s',
       }),
     ).toEqual({
       steps: [5, 25, 50, 100],
@@ -176,6 +177,7 @@ describe('request bodies built from the options', () => {
       maxLatencyRatio: 1.5,
       latencyFloorMs: 50,
       maxMismatchRate: 0.005,
+      maxDataLagMs: 5_000,
     });
     expect(rolloutPlan({ steps: '10,50,100', interval: '5m' })).toEqual({
       steps: [10, 50, 100],

@@ -39,6 +39,7 @@ export function rolloutPlan(values: Values): Record<string, number | number[]> {
     ['max-latency-ratio', 'maxLatencyRatio', parseRatio],
     ['latency-floor', 'latencyFloorMs', parseDuration],
     ['max-mismatch', 'maxMismatchRate', parseRate],
+    ['max-data-lag', 'maxDataLagMs', parseDuration],
   ] as const;
   for (const [option, field, parse] of optional) {
     const text = values[option];
@@ -162,12 +163,17 @@ export const rollout: Group = {
       value: 'PCT',
       description: 'roll back above this shadow mismatch rate',
     },
+    'max-data-lag': {
+      type: 'string',
+      value: 'DURATION',
+      description: 'hold above this replication lag (a flag with a data domain only; 5s)',
+    },
     watch: { type: 'boolean', description: 'follow until the end: exit 0 succeeded, 1 rolled back/aborted' },
   },
   commands: {
     start: {
       usage:
-        'start NAME --steps 5,25,50,100 --interval 60s [--min-requests N] [--max-error-increase 1%] [--max-latency-ratio 1.5] [--latency-floor 50ms] [--max-mismatch 1%]',
+        'start NAME --steps 5,25,50,100 --interval 60s [--min-requests N] [--max-error-increase 1%] [--max-latency-ratio 1.5] [--latency-floor 50ms] [--max-mismatch 1%] [--max-data-lag 5s]',
       summary: 'start a rollout; the flag goes to the first step now',
       args: [1, 1],
       options: [
@@ -178,6 +184,7 @@ export const rollout: Group = {
         'max-latency-ratio',
         'latency-floor',
         'max-mismatch',
+        'max-data-lag',
       ],
       async run(ctx, [name], values) {
         const r = (await ctx.call('POST', flagPath(name!, '/rollout'), rolloutPlan(values))) as Rollout;

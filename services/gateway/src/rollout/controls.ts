@@ -1,5 +1,6 @@
-import type { RolloutPlan, RolloutView } from '@cinemaabyss/admin-contract';
+import { PLAN_DEFAULTS, type RolloutPlan, type RolloutView } from '@cinemaabyss/admin-contract';
 import { HttpError } from '@cinemaabyss/service-kit';
+import { dataDomainOf } from '../data/domain.js';
 import { applyPercent, type FlagWriter } from './flag-writer.js';
 import type { DecisionEntry, Rollout, RolloutState, RolloutStore } from './store.js';
 
@@ -33,10 +34,20 @@ export class RolloutControls {
     return { ...shown, nextDecisionAt: new Date(rollout.nextDecisionAtMs).toISOString(), decisions };
   }
 
-  /** 409 while one is running or paused; 400 when the plan judges mismatches on a flag without shadowing. */
-  async start(flag: string, plan: RolloutPlan, by: string): Promise<RolloutView> {
-    if (plan.maxMismatchRate !== undefined && !this.options.shadow?.shadowing(flag))
+  /**
+   * 409 while one is running or paused; 400 when the plan judges mismatches on a flag without shadowing,
+   * or data lag on a flag without a data domain. A flag with one gets the default `maxDataLagMs`.
+   */
+  async start(flag: string, given: RolloutPlan, by: string): Promise<RolloutView> {
+    if (given.maxMismatchRate !== undefined && !this.options.shadow?.shadowing(flag))
       throw new HttpError(400, `body.maxMismatchRate: needs shadow traffic on for flag "${flag}"`);
+    const domain = dataDomainOf(flag);
+    if (given.maxDataLagMs !== undefined && domain === undefined)
+      throw new HttpError(400, `body.maxDataLagMs: flag "${flag}" moves no data (it has no data domain)`);
+    const plan: RolloutPlan =
+      domain === undefined
+        ? given
+        : { ...given, maxDataLagMs: given.maxDataLagMs ?? PLAN_DEFAULTS.maxDataLagMs };
     const blocking = await this.store.start(flag, plan, by, this.now());
     if (blocking) throw new HttpError(409, `a rollout of "${flag}" is already ${blocking}; abort it first`);
     await applyPercent(this.store, this.writer, flag, `rollout started by ${by}`);

@@ -1,7 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify';
+import { dataDomainOf } from '../data/domain.js';
+import type { DataStatusSource } from '../data/status.js';
 import type { MetricFamily } from '../telemetry/exposition.js';
 import { applyPercent, type FlagWriter } from './flag-writer.js';
-import { judge, type Mismatch, type Outcome, type WindowStats } from './judge.js';
+import { type DataInput, judge, type Mismatch, type Outcome, type WindowStats } from './judge.js';
 import type { Lease, Leases } from './lease.js';
 import { rolloutFamilies } from './metrics.js';
 import type { DecisionEntry, Rollout, RolloutState, RolloutStore, Transition } from './store.js';
@@ -19,6 +21,8 @@ export interface RolloutDriverOptions {
   stats: { window(flag: string, fromMs: number, toMs: number): Promise<WindowStats> };
   writer: FlagWriter;
   mismatch?: MismatchSource;
+  /** The status of a flag's data domain; without it a flag with one holds (nothing to judge it on). */
+  data?: DataStatusSource;
   log: Pick<FastifyBaseLogger, 'info' | 'warn'>;
   /** How often each replica looks at every rollout; default a third of the lease, so it renews in time. */
   tickMs?: number;
@@ -151,7 +155,8 @@ export class RolloutDriver {
       plan.maxMismatchRate === undefined
         ? undefined
         : await this.options.mismatch?.window(flag, rollout.windowStartMs, windowEnd);
-    const verdict = judge(plan, stats, mismatch);
+    const data = await this.data(flag, rollout);
+    const verdict = judge(plan, stats, mismatch, data);
     if (baseline) verdict.reason += ' (old side: its last judged window, as it gets no traffic at 100 %)';
     const last = rollout.step + 1 >= plan.steps.length;
     const [state, step, percent]: [RolloutState, number, number] =
@@ -174,6 +179,10 @@ export class RolloutDriver {
       ...(verdict.outcome === 'hold' && { windowStartMs: windowEnd }),
     });
     if (!applied) return;
+    // A step of a flag with data needs a parity pass newer than its start: ask for one now, rather than
+    // wait for the sync process's schedule (a minute apart). Publishing is all; nobody listening is fine.
+    if (data && state === 'running' && (verdict.outcome === 'advance' || verdict.parityWanted))
+      await this.options.data?.requestPass(data.domain, `rollout of ${flag} at step ${step + 1}`);
     const counts = this.decisions.get(flag) ?? { advance: 0, hold: 0, rollback: 0 };
     counts[verdict.outcome]++;
     this.decisions.set(flag, counts);
@@ -181,6 +190,23 @@ export class RolloutDriver {
       { flag, outcome: verdict.outcome, step, percent, reason: verdict.reason },
       'rollout decision',
     );
+  }
+
+  /** The flag's data domain's status for the judge, when the flag has a data domain. */
+  private async data(flag: string, rollout: Rollout): Promise<DataInput | undefined> {
+    const domain = dataDomainOf(flag);
+    if (domain === undefined) return undefined;
+    const reading = (await this.options.data?.read(domain)) ?? {
+      problem: 'this gateway has no source of data status',
+    };
+    // The step began with the newest entry that set its percent; with every such entry trimmed from the
+    // list, the oldest entry left (later than the step's start: parity is asked to be newer, not older).
+    const decisions = await this.options.store.decisions(flag);
+    const began =
+      decisions.find((d) => d.outcome === 'start' || d.outcome === 'advance' || d.outcome === 'promote') ??
+      decisions.at(-1);
+    const stepStartedAtMs = began ? Date.parse(began.at) : rollout.windowStartMs;
+    return { domain, reading, nowMs: this.now(), stepStartedAtMs };
   }
 
   /** The old side of the newest judged window with enough old-side traffic. */

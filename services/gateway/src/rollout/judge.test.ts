@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { judge, type SideWindow } from './judge.js';
+import type { DataStatus } from '../data/status.js';
+import { type DataInput, judge, type SideWindow } from './judge.js';
 import { parsePlan } from './plan.js';
 
 const plan = parsePlan({ steps: [10, 50, 100], minRequests: 200 });
@@ -83,6 +84,133 @@ describe('rollout judge', () => {
         reason: 'too few shadow comparisons: n=199 < 200 needed',
       });
       expect(judge(shadowed, healthy).reason).toBe('too few shadow comparisons: none < 200 needed');
+    });
+  });
+
+  describe('on a flag with a data domain', () => {
+    const gated = parsePlan({ steps: [10, 100], maxDataLagMs: 5_000 });
+    const healthy = { old: side(1_000, 0, 40), new: side(1_000, 0, 40) };
+    const NOW = Date.parse('2026-12-08T03:00:10.000Z');
+    const STEP = Date.parse('2026-12-08T03:00:00.000Z');
+    const status = (changes: Partial<DataStatus> = {}, parity: Partial<DataStatus['parity']> = {}) =>
+      ({
+        domain: 'movies',
+        writes: 'monolith',
+        lagMs: 120,
+        lagP99Ms: 300,
+        updatedAt: '2026-12-08T03:00:09.000Z',
+        ...changes,
+        parity: {
+          state: 'ok',
+          checkedAt: '2026-12-08T03:00:05.000Z',
+          rows: 100_000,
+          mismatched: 0,
+          missing: 0,
+          extra: 0,
+          sampleIds: [],
+          ...parity,
+        },
+      }) satisfies DataStatus;
+    const data = (reading: DataInput['reading']): DataInput => ({
+      domain: 'movies',
+      reading,
+      nowMs: NOW,
+      stepStartedAtMs: STEP,
+    });
+
+    it('advances with lag in budget and parity passed since the step began, saying so', () => {
+      const verdict = judge(gated, healthy, undefined, data({ status: status() }));
+      expect(verdict.outcome).toBe('advance');
+      expect(verdict.parityWanted).toBeUndefined();
+      expect(verdict.reason).toMatch(
+        /; data movies: lag 120 ms \(limit 5000 ms\), parity ok at 2026-12-08T03:00:05.000Z \(n=100 000\)$/,
+      );
+      expect(verdict.numbers.data).toMatchObject({
+        domain: 'movies',
+        lagMs: 120,
+        maxDataLagMs: 5_000,
+        ageMs: 1_000,
+        stepStartedAt: '2026-12-08T03:00:00.000Z',
+        parity: { state: 'ok' },
+      });
+    });
+
+    it('holds while the lag is over budget, with both numbers; at the budget it is fine', () => {
+      const verdict = judge(gated, healthy, undefined, data({ status: status({ lagMs: 7_250 }) }));
+      expect(verdict).toMatchObject({
+        outcome: 'hold',
+        reason: 'data movies: lag 7250 ms > 5000 ms allowed',
+      });
+      expect(verdict.numbers.data).toMatchObject({ lagMs: 7_250, maxDataLagMs: 5_000 });
+      expect(judge(gated, healthy, undefined, data({ status: status({ lagMs: 5_000 }) })).outcome).toBe(
+        'advance',
+      );
+      expect(judge(gated, healthy, undefined, data({ status: status({ lagMs: null }) })).reason).toBe(
+        'data movies: lag not measured yet',
+      );
+    });
+
+    it('holds on a missing or unreadable document', () => {
+      const verdict = judge(gated, healthy, undefined, data({ problem: 'no status document' }));
+      expect(verdict).toMatchObject({ outcome: 'hold', reason: 'data movies: no status document' });
+      expect(verdict.numbers.data).toEqual({
+        domain: 'movies',
+        maxDataLagMs: 5_000,
+        stepStartedAt: '2026-12-08T03:00:00.000Z',
+      });
+    });
+
+    it('holds on a stale document (older than 10 s)', () => {
+      const stale = status({ updatedAt: '2026-12-08T02:59:59.000Z' });
+      expect(judge(gated, healthy, undefined, data({ status: stale }))).toMatchObject({
+        outcome: 'hold',
+        reason: 'data movies: status stale: updated 11 s ago > 10 s',
+      });
+      const fresh = status({ updatedAt: '2026-12-08T03:00:00.000Z' });
+      expect(judge(gated, healthy, undefined, data({ status: fresh })).outcome).toBe('advance');
+    });
+
+    it('holds until parity has passed since the step began', () => {
+      const before = status({}, { checkedAt: '2026-12-08T02:59:59.999Z' });
+      expect(judge(gated, healthy, undefined, data({ status: before }))).toMatchObject({
+        outcome: 'hold',
+        parityWanted: true,
+        reason:
+          'data movies: parity not passed since the step began at 2026-12-08T03:00:00.000Z (last: ok at 2026-12-08T02:59:59.999Z)',
+      });
+      const unknown = status({}, { state: 'unknown', checkedAt: null });
+      expect(judge(gated, healthy, undefined, data({ status: unknown })).reason).toBe(
+        'data movies: parity not passed since the step began at 2026-12-08T03:00:00.000Z (last: unknown)',
+      );
+    });
+
+    it('rolls back on a parity mismatch while the monolith owns writes, naming the sample ids', () => {
+      const mismatch = status({}, { state: 'mismatch', mismatched: 2, missing: 1, sampleIds: [777, 778] });
+      // Even without enough traffic to judge the traffic.
+      const quiet = { old: side(0, 0, 0), new: side(0, 0, 0) };
+      const verdict = judge(gated, quiet, undefined, data({ status: mismatch }));
+      expect(verdict.outcome).toBe('rollback');
+      expect(verdict.reason).toBe(
+        'data movies: parity mismatch at 2026-12-08T03:00:05.000Z: 2 mismatched, 1 missing, 0 extra of 100 000 rows (ids 777, 778) while the monolith owns the writes',
+      );
+      expect(verdict.numbers.data?.parity).toMatchObject({ state: 'mismatch', sampleIds: [777, 778] });
+      // Once the movies service owns the writes, the monolith's copy is no longer the reference.
+      const moved = status({ writes: 'movies' }, { state: 'mismatch', sampleIds: [777] });
+      expect(judge(gated, healthy, undefined, data({ status: moved }))).toMatchObject({ outcome: 'hold' });
+    });
+
+    it('names every data hold at once, after the traffic rules (which still roll back first)', () => {
+      const bad = status({ lagMs: 9_000, updatedAt: '2026-12-08T02:59:00.000Z' }, { state: 'unknown' });
+      expect(judge(gated, healthy, undefined, data({ status: bad })).reason.split('; ')).toEqual([
+        'data movies: status stale: updated 70 s ago > 10 s',
+        'data movies: lag 9000 ms > 5000 ms allowed',
+        'data movies: parity not passed since the step began at 2026-12-08T03:00:00.000Z (last: unknown at 2026-12-08T03:00:05.000Z)',
+      ]);
+      const errors = { old: side(1_000, 0, 40), new: side(1_000, 200, 40) };
+      expect(judge(gated, errors, undefined, data({ status: bad })).outcome).toBe('rollback');
+      expect(
+        judge(gated, { old: side(0, 0, 0), new: side(0, 0, 0) }, undefined, data({ status: bad })).reason,
+      ).toMatch(/^too little traffic: .*; data movies: status stale/);
     });
   });
 });

@@ -45,6 +45,7 @@ describe('rollout plan', () => {
     expect(refusal({ steps: [10, 100], maxLatencyRatio: 0.5 })).toBe(
       'body.maxLatencyRatio: must be a number of at least 1',
     );
+    expect(refusal({ steps: [10, 100], maxDataLagMs: -1 })).toBe('body.maxDataLagMs: must be at least 0');
     expect(refusal(null)).toMatch(/^body\.steps: /);
   });
 });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.js';
+import { RedisDataStatus } from '../data/status.js';
 import type { FlagStore } from '../flags/store.js';
 import type { ClusterRedis } from '../redis/cluster.js';
 import { RedisUnavailableError, whileReady } from '../redis/connection.js';
@@ -50,6 +51,7 @@ export function createRollouts(
     stats,
     writer,
     mismatch: shadow,
+    data: new RedisDataStatus(redis),
     log,
     settleMs: config.ROLLOUT_SETTLE_MS,
   });

@@ -118,6 +118,18 @@ describe('rollout operator actions (real Redis)', () => {
     });
   });
 
+  it('refuses maxDataLagMs on a flag without a data domain, and leaves it out of its plan', async () => {
+    const { flag, one } = await replica();
+    expect(
+      await refusal(one.controls.start(flag, parsePlan({ steps: [100], maxDataLagMs: 1_000 }), 'a')),
+    ).toEqual({
+      status: 400,
+      message: `body.maxDataLagMs: flag "${flag}" moves no data (it has no data domain)`,
+    });
+    const started = await one.controls.start(flag, parsePlan({ steps: [100], minRequests: 1e6 }), 'a');
+    expect(started.plan).not.toHaveProperty('maxDataLagMs');
+  });
+
   it('rolls back at the first step on shadow mismatches above maxMismatchRate', async () => {
     // Shadow comparisons counted cluster-wide like issue 13's: a series with `compared` and `mismatched`.
     const redis = connect();

@@ -395,7 +395,7 @@ function rolloutView(rollout: Rollout | null): HTMLElement {
     h(
       'p',
       { class: 'muted' },
-      `plan: ${plan.intervalMs} ms per step, ≥ ${plan.minRequests} requests per side, error rate +${percent(plan.maxErrorRateIncrease)} at most, p99 ≤ max(${plan.latencyFloorMs} ms, ${plan.maxLatencyRatio} × old), mismatches ${mismatch}`,
+      `plan: ${plan.intervalMs} ms per step, ≥ ${plan.minRequests} requests per side, error rate +${percent(plan.maxErrorRateIncrease)} at most, p99 ≤ max(${plan.latencyFloorMs} ms, ${plan.maxLatencyRatio} × old), mismatches ${mismatch}${plan.maxDataLagMs === undefined ? '' : `, data lag ≤ ${plan.maxDataLagMs} ms and parity passed each step`}`,
     ),
     h('h4', {}, 'Decisions'),
     table(
@@ -420,7 +420,12 @@ function numbersOf(decision: Decision): string {
   const side = (s: Stats['old']) =>
     `n=${s.requests}, ${percent(s.errorRate)} 5xx, p99 ${Math.round(s.p99Ms)} ms`;
   const mismatch = n.mismatch ? `; mismatch ${percent(n.mismatch.rate)} of ${n.mismatch.samples}` : '';
-  return `old ${side(n.old)}; new ${side(n.new)}; p99 limit ${Math.round(n.latencyLimitMs)} ms${mismatch}`;
+  const d = n.data;
+  const ids = d?.parity?.sampleIds?.length ? ` (ids ${d.parity.sampleIds.join(', ')})` : '';
+  const data = d
+    ? `; data ${d.domain}: lag ${d.lagMs ?? '?'} ms of ${d.maxDataLagMs}, parity ${d.parity?.state ?? '?'}${ids}`
+    : '';
+  return `old ${side(n.old)}; new ${side(n.new)}; p99 limit ${Math.round(n.latencyLimitMs)} ms${mismatch}${data}`;
 }
 
 /** What an entry changed, field by field: `percent 20 → 30`. */
