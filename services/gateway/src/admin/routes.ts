@@ -108,6 +108,7 @@ export async function adminRoutes(
       effectivePercent: effectivePercent(flag),
       source: flag.source,
       routes: policy.routes.filter((route) => route.migrate?.flag === name).map((route) => route.prefix),
+      data: policy.flags[name]?.data ?? null,
     };
   };
 
