@@ -41,7 +41,7 @@ export const dataStatusSchema = z.object({
   lagMs: z.number().min(0).nullable(),
   lagP99Ms: z.number().min(0).nullable(),
   /** WAL the source's PostgreSQL keeps for the replication slot; null when the slot does not exist. */
-  retainedWalBytes: count,
+  retainedWalBytes: z.number().min(0).nullable(),
   /** The last finished pass; `unknown`, with nulls, until one has finished. */
   parity: z.object({
     state: z.enum(PARITY_STATES),
