@@ -1,7 +1,7 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { dataStatusKey, verifyChannel } from '../../src/data/data-status.js';
-import { ADMIN_TOKEN, dataStatusDocument, uniqueFlag, waitFor } from '../helpers.js';
+import { ADMIN_TOKEN, dataStatusDocument, operatorsFile, tokenOf, uniqueFlag, waitFor } from '../helpers.js';
 import { consoleGateway, launchBrowser, openConsole } from './browser.js';
 
 // The data panel of a flag whose new side owns a data domain (the routing policy's `data`), in Debian's
@@ -18,8 +18,8 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function setUp(data?: string) {
-  const gateway = await consoleGateway(data ? { data } : {});
+async function setUp(data?: string, env?: Record<string, string>) {
+  const gateway = await consoleGateway({ ...(data && { data }), ...(env && { env }) });
   cleanups.push(() => gateway.close());
   const console = await openConsole(browser, gateway.url);
   cleanups.push(async () => {
@@ -112,5 +112,22 @@ describe('the data panel of the console in a real browser', { timeout: 30_000 },
     await expect.poll(text(plainCard.locator('[data-field="percent"]'))).toBe('0');
     expect(await plainCard.locator('[data-panel="data"]').isHidden()).toBe(true);
     expect(plain.console.requests.some((url) => url.includes('/admin/data/'))).toBe(false);
+  });
+
+  it('shows a viewer the panel with Verify now disabled; the gateway refuses a forced verify (403)', async () => {
+    const domain = uniqueFlag();
+    const file = operatorsFile({ dashboards: 'viewer' });
+    const { gateway, console } = await setUp(domain, { ADMIN_TOKENS_FILE: file });
+    cleanups.push(() => gateway.redis.del(dataStatusKey(domain)));
+    await gateway.redis.set(dataStatusKey(domain), JSON.stringify(dataStatusDocument(domain)), 'PX', 30_000);
+    const card = await console.login(tokenOf('dashboards'), gateway.flag);
+    const panel = card.locator('[data-panel="data"]');
+    await expect.poll(text(panel.locator('[data-field="data-lag"]'))).toBe('64 ms');
+    expect(await panel.locator('button[data-action="verify-data"]').isDisabled()).toBe(true);
+    const forced = await fetch(`${gateway.url}/admin/data/${domain}/verify`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tokenOf('dashboards')}` },
+    });
+    expect(forced.status).toBe(403);
   });
 });
