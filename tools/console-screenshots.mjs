@@ -147,6 +147,35 @@ try {
     await Promise.all(workers);
   });
 
+  // The movies data's status, as the movies-sync would publish it (docs/data.md): the flag's data panel.
+  const status = {
+    domain: 'movies',
+    writes: 'monolith',
+    source: { database: 'cinemaabyss', tables: ['movies', 'genres', 'movie_genres'] },
+    target: { database: 'movies', table: 'movies' },
+    connector: { name: 'cinemaabyss-movies', state: 'RUNNING' },
+    lagMs: 42,
+    lagP99Ms: 180,
+    retainedWalBytes: 3_407_872,
+    parity: {
+      state: 'ok',
+      checkedAt: new Date().toISOString(),
+      rows: 100_000,
+      mismatched: 0,
+      missing: 0,
+      extra: 0,
+      sampleIds: [],
+    },
+    updatedAt: new Date().toISOString(),
+  };
+  await new Promise((resolve, reject) =>
+    spawn('redis-cli', ['-p', String(redisPort), 'SET', 'cinemaabyss:data:movies', JSON.stringify(status)], {
+      stdio: 'ignore',
+    }).on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error('docs:console: redis-cli SET failed')),
+    ),
+  );
+
   await admin('bob', 'PUT', '', { deny: ['qa-load-bot'] });
   await admin('alice', 'PUT', '/shadow', { percent: 20, ignore: ['$.served_at'] });
   await admin('alice', 'POST', '/rollout', { steps: [5, 25, 50, 100], intervalMs: 20_000, minRequests: 20 });
@@ -170,6 +199,7 @@ try {
     const card = page.locator('[data-flag="movies"]');
     await card.locator('[data-field="chart"] svg').waitFor();
     await card.locator('.sample').first().waitFor();
+    await card.locator('[data-field="data-lag"]').waitFor();
     await deadline(
       5_000,
       'the page to show 25 %',

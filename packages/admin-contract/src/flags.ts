@@ -21,6 +21,8 @@ export const flagViewSchema = z.object({
   effectivePercent: z.number(),
   source: z.enum(FLAG_SOURCES),
   routes: z.array(z.string()),
+  /** The data domain the new side owns (the routing policy's `data`): GET /admin/data/<data>; null without. */
+  data: z.string().nullable(),
 });
 export type FlagView = z.output<typeof flagViewSchema>;
 

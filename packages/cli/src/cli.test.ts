@@ -62,7 +62,7 @@ describe('the command line', () => {
 
   it('refuses unknown commands, misplaced options and wrong argument counts', () => {
     expect(refused(() => parseCommandLine(['flag', 'list']))).toContain(
-      'unknown command "flag"; commands: flags, shadow, rollout',
+      'unknown command "flag"; commands: flags, shadow, rollout, data',
     );
     expect(refused(() => parseCommandLine(['rollout', 'begin', 'x']))).toContain(
       'unknown command "rollout begin"; rollout has start, status, pause, resume, promote, abort',

@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Command, Group, OptionSpec, Values } from './command.js';
+import { data } from './data.js';
 import { flags } from './flags.js';
 import { parseDuration } from './format.js';
 import { CliError, type Connection, createClient, usageError } from './http.js';
 import { rollout } from './rollout.js';
 import { shadow } from './shadow.js';
 
-const groups: Record<string, Group> = { flags, shadow, rollout };
+const groups: Record<string, Group> = { flags, shadow, rollout, data };
 
 const DEFAULT_GATEWAY = 'http://localhost:8000';
 
@@ -27,8 +28,9 @@ const TOKEN_NOTE =
   'The admin token comes from the env CINEMAABYSS_TOKEN or from --token-file FILE (with the local stack:\n' +
   '--token-file .stack/admin-token), never from a flag value: that would land in the shell history.';
 const EXIT_NOTE =
-  'Exit codes: 0 done; 1 the gateway refused, or the rollout rolled back or was aborted; 2 bad command\n' +
-  'line or no token; 3 the gateway could not be reached or did not answer in time.';
+  'Exit codes: 0 done; 1 the gateway refused, the rollout rolled back or was aborted, or no sync process\n' +
+  'heard a verify; 2 bad command line or no token; 3 the gateway could not be reached or did not answer in\n' +
+  'time.';
 
 // One parse over every option of every command finds the command wherever the options stand; the
 // command's own list is checked afterwards.

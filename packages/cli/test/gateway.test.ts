@@ -69,6 +69,7 @@ describe('cinemaabyss flags, run as a process against a real gateway and Redis',
           effectivePercent: 0,
           source: 'redis',
           routes: ['/api/movies'],
+          data: null,
         },
       ],
     });

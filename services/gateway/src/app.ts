@@ -5,6 +5,7 @@ import { loadOperators } from './admin/operators.js';
 import { adminRoutes } from './admin/routes.js';
 import type { Config } from './config.js';
 import { consoleRoutes } from './console/routes.js';
+import { createDataStatus } from './data/data-status.js';
 import { SHADOW_OFF } from './flags/record.js';
 import { FlagStore } from './flags/store.js';
 import { continueUnlessTooLarge, edgeChecks } from './proxy/edge.js';
@@ -124,6 +125,7 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
       policy,
       shadowing,
       rollouts,
+      data: createDataStatus(cluster.redis),
     });
     await app.register(consoleRoutes);
   }

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { DataStatus } from '@cinemaabyss/admin-contract';
 import { REDIS_URL, refusedUrl, uniqueName, waitFor } from '@cinemaabyss/test-kit';
 import { type Role, sha256Hex } from '../src/admin/operators.js';
 import { type Config, configSchema } from '../src/config.js';
@@ -139,4 +140,28 @@ export function policyFor(
     ),
     flags: { [flag]: { seed } },
   });
+}
+
+/** A status document as the movies-sync writes it (docs/data.md), for a domain of the test's own. */
+export function dataStatusDocument(domain: string): DataStatus {
+  return {
+    domain,
+    writes: 'monolith',
+    source: { database: 'cinemaabyss', tables: ['movies', 'genres', 'movie_genres'] },
+    target: { database: 'movies', table: 'movies' },
+    connector: { name: 'cinemaabyss-movies', state: 'RUNNING' },
+    lagMs: 64,
+    lagP99Ms: 180,
+    retainedWalBytes: 1_048_576,
+    parity: {
+      state: 'mismatch',
+      checkedAt: '2026-12-08T03:00:00.000Z',
+      rows: 100_000,
+      mismatched: 1,
+      missing: 0,
+      extra: 0,
+      sampleIds: [777],
+    },
+    updatedAt: '2026-12-08T03:00:01.000Z',
+  };
 }

@@ -2,12 +2,14 @@ import type { FlagView } from '@cinemaabyss/admin-contract';
 import { HttpError } from '@cinemaabyss/service-kit';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
+import type { DataStatusStore } from '../data/data-status.js';
 import { effectivePercent } from '../flags/record.js';
 import type { FlagStore } from '../flags/store.js';
 import type { Rollouts } from '../rollout/rollouts.js';
 import type { Policy } from '../routing/policy.js';
 import type { Shadowing } from '../shadow/shadowing.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { dataRoutes } from './data-routes.js';
 import { identify, type OperatorTable, operatorOf } from './operators.js';
 import { rolloutRoutes } from './rollout-routes.js';
 import { schemaOf, useZodSchemas } from './schema.js';
@@ -35,6 +37,7 @@ export async function adminRoutes(
     policy,
     shadowing,
     rollouts,
+    data,
   }: {
     /** The current table: it may be swapped while the gateway runs. */
     operators: () => OperatorTable;
@@ -43,6 +46,7 @@ export async function adminRoutes(
     policy: Policy;
     shadowing: Shadowing;
     rollouts: Rollouts;
+    data: DataStatusStore;
   },
 ) {
   app.decorateRequest('operator', undefined);
@@ -104,6 +108,7 @@ export async function adminRoutes(
       effectivePercent: effectivePercent(flag),
       source: flag.source,
       routes: policy.routes.filter((route) => route.migrate?.flag === name).map((route) => route.prefix),
+      data: policy.flags[name]?.data ?? null,
     };
   };
 
@@ -163,4 +168,5 @@ export async function adminRoutes(
   await app.register(shadowRoutes, { flags, shadowing });
   await app.register(rolloutRoutes, { rollouts });
   await app.register(trafficRoutes, { rollouts });
+  await app.register(dataRoutes, { data });
 }

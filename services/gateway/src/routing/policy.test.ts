@@ -27,6 +27,7 @@ flags:
     stickiness: X-Session-Id
     methods: [GET, HEAD]
     force: x-migration-force
+    data: users
 `;
 
 describe('routing policy', () => {
@@ -37,6 +38,7 @@ describe('routing policy', () => {
       stickiness: 'x-session-id',
       methods: ['GET', 'HEAD'],
       force: 'x-migration-force',
+      data: 'users',
     });
     const minimal = loadPolicy(
       { GATEWAY_ROUTES_FILE: file(USERS.replace(/flags:[\s\S]*/, 'flags:\n  users: {}\n')) },
@@ -65,7 +67,7 @@ routes:
   - { prefix: api, upstream: monolith }
   - { prefix: /api/users, upstream: monolith, migrate: { flag: users, to: users }, extra: 1 }
 flags:
-  users: { methods: [FETCH] }
+  users: { methods: [FETCH], data: Users }
   orphan: {}
 `;
     let message = '';
@@ -78,6 +80,7 @@ flags:
     expect(message).toContain('routes[0].prefix: must be a path like /api/movies');
     expect(message).toContain('routes[1]: Unrecognized key: "extra"');
     expect(message).toContain('flags.users.methods[0]: must be one of GET, HEAD');
+    expect(message).toContain('flags.users.data: must be lower-case letters, digits and dashes');
   });
 
   it('refuses a flag no route uses and a missing or unparsable file', () => {

@@ -23,6 +23,11 @@ const flagSchema = z.strictObject({
     .optional(),
   /** A request whose header of this name says `new` or `old` is pinned to that side. */
   force: headerName.optional(),
+  /**
+   * The data domain of the service this flag moves to, when it owns a copy of the data: the status the
+   * domain's sync process publishes (GET /admin/data/<domain>) is shown on the flag's console card.
+   */
+  data: name.optional(),
 });
 
 const routeSchema = z.strictObject({
@@ -89,7 +94,7 @@ export const BUILT_IN_POLICY = {
     { prefix: '/api/events', upstream: 'events' },
     { prefix: '/api', upstream: 'monolith' },
   ],
-  flags: { movies: { seed: { enabled: true, percent: 0 } } },
+  flags: { movies: { seed: { enabled: true, percent: 0 }, data: 'movies' } },
   // The latest processed events carry users' names, emails and payment details.
   internal: ['/api/events/recent'],
 };

@@ -1,7 +1,18 @@
 import { ADMIN_API, type AdminRoute } from '@cinemaabyss/admin-contract';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { ADMIN_TOKEN, policyFor, startUpstream, testConfig, uniqueFlag, waitFor } from '../helpers.js';
+import { dataStatusKey } from '../../src/data/data-status.js';
+import {
+  ADMIN_TOKEN,
+  dataStatusDocument,
+  policyFor,
+  REDIS_URL,
+  startUpstream,
+  testConfig,
+  uniqueFlag,
+  waitFor,
+} from '../helpers.js';
 
 const auth = { authorization: `Bearer ${ADMIN_TOKEN}` };
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -24,12 +35,21 @@ describe('the admin contract (real gateway and Redis)', () => {
       'Redis',
     );
 
+    // A data domain of this test's own, its document written as the sync process would.
+    const domain = uniqueFlag();
+    const redis = new Redis(REDIS_URL);
+    await redis.set(dataStatusKey(domain), JSON.stringify(dataStatusDocument(domain)), 'PX', 60_000);
+    cleanups.push(async () => {
+      await redis.del(dataStatusKey(domain));
+      redis.disconnect();
+    });
+
     const seen = new Set<AdminRoute>();
     // Calls the route and checks its answer against the contract: the schema's reading of the answer
     // must be the answer itself (a field the schema does not know would be dropped from it).
     const call = async (route: AdminRoute, body?: object, status = 200) => {
       const [method, pattern] = route.split(' ') as [string, string];
-      const url = pattern.replace(':name', flag);
+      const url = pattern.replace(':name', flag).replace(':domain', domain);
       const answer = await app.inject({
         method: method as 'GET',
         url,
@@ -58,6 +78,8 @@ describe('the admin contract (real gateway and Redis)', () => {
     await call('POST /admin/flags/:name/rollout/promote');
     await call('POST /admin/flags/:name/rollout/abort');
     await call('GET /admin/flags/:name/traffic');
+    await call('GET /admin/data/:domain');
+    await call('POST /admin/data/:domain/verify', undefined, 202);
     expect([...seen].sort()).toEqual(Object.keys(ADMIN_API).sort());
   });
 });

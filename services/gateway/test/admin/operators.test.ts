@@ -60,6 +60,7 @@ async function keysOf(redis: Redis, flag: string): Promise<Record<string, unknow
 
 describe('named operators from ADMIN_TOKENS_FILE', () => {
   const flag = uniqueFlag();
+  const domain = uniqueFlag();
   const redis = new Redis(REDIS_URL);
   let app: FastifyInstance;
   const lines: Record<string, unknown>[] = [];
@@ -101,11 +102,13 @@ describe('named operators from ADMIN_TOKENS_FILE', () => {
     const reads = adminRoutesOf(app).filter((route) => route.startsWith('GET '));
     expect(reads).toContain('GET /admin/flags/:name/history');
     for (const route of reads) {
-      const url = route.slice(4).replace(':name', flag);
+      const url = route.slice(4).replace(':name', flag).replace(':domain', domain);
       const res = await app.inject({ url, headers: bearer('dashboards') });
-      // GET …/rollout is 404 while the flag has none; what matters is that the role let it through.
+      // GET …/rollout is 404 while the flag has none, GET /admin/data/… while the domain has no status;
+      // what matters is that the role let it through.
       expect([200, 404], route).toContain(res.statusCode);
-      if (res.statusCode === 404) expect(res.json().error, route).toMatch(/^no rollout of/);
+      if (res.statusCode === 404)
+        expect(res.json().error, route).toMatch(/^(no rollout of|no data status for domain)/);
     }
   });
 
@@ -121,6 +124,7 @@ describe('named operators from ADMIN_TOKENS_FILE', () => {
       'POST /admin/flags/:name/rollout/promote': undefined,
       'POST /admin/flags/:name/rollout/resume': undefined,
       'POST /admin/flags/:name/rollout/abort': undefined,
+      'POST /admin/data/:domain/verify': undefined,
     };
     const writes = adminRoutesOf(app).filter((route) => !READS.has(route.split(' ')[0]!));
     expect(writes.sort()).toEqual(Object.keys(samples).sort());
@@ -129,7 +133,7 @@ describe('named operators from ADMIN_TOKENS_FILE', () => {
       const body = samples[route];
       return app.inject({
         method,
-        url: path.replace(':name', flag),
+        url: path.replace(':name', flag).replace(':domain', domain),
         headers: { ...headers, 'x-operator': 'alice' },
         ...(body !== undefined && { payload: body as object }),
       });

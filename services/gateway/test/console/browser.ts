@@ -48,12 +48,14 @@ const TIMING = {
 
 /** A gateway on a free port in front of two test upstreams, on the stack's Redis, with a flag of its own. */
 export async function consoleGateway(
-  options: { env?: Record<string, string>; old?: object; neu?: object } = {},
+  options: { env?: Record<string, string>; old?: object; neu?: object; data?: string } = {},
 ) {
   const flag = uniqueFlag();
   const old = await upstream(options.old ?? { side: 'old' });
   const neu = await upstream(options.neu ?? { side: 'new' });
   const policy = policyFor({ monolith: old.url, movies: neu.url, events: old.url }, flag);
+  // The routing policy's `data`: the flag's new side owns this data domain.
+  if (options.data) policy.flags[flag]!.data = options.data;
   const app: FastifyInstance = await buildApp(testConfig({ ...TIMING, ...options.env }), { policy });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   await waitFor(

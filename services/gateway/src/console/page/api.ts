@@ -1,6 +1,7 @@
 /** The gateway's admin API, called with the bearer token and never with a cookie. */
 
 import type {
+  DataStatus,
   DecisionEntry,
   FlagView,
   HistoryEntry,
@@ -10,6 +11,7 @@ import type {
   RolloutView,
   ShadowReport,
   Traffic,
+  VerifyRequest,
   WindowStats,
 } from '@cinemaabyss/admin-contract';
 
@@ -27,7 +29,7 @@ export type Stats = WindowStats;
 export type Me = Operator;
 export type Flag = FlagView;
 export type Recorded = RecordedFlag;
-export type { HistoryEntry, ShadowReport, Traffic };
+export type { DataStatus, HistoryEntry, ShadowReport, Traffic, VerifyRequest };
 export type Decision = DecisionEntry;
 export type Plan = RolloutPlan;
 export type Rollout = RolloutView;
@@ -70,6 +72,10 @@ export class Api {
 
   flagPath(name: string, rest = ''): string {
     return `/admin/flags/${encodeURIComponent(name)}${rest}`;
+  }
+
+  dataPath(domain: string, rest = ''): string {
+    return `/admin/data/${encodeURIComponent(domain)}${rest}`;
   }
 
   /** The rollout of a flag, or null when it never had one (the API's 404). */

@@ -1,5 +1,6 @@
 import type {
   Api,
+  DataStatus,
   Decision,
   Flag,
   HistoryEntry,
@@ -8,6 +9,7 @@ import type {
   ShadowReport,
   Stats,
   Traffic,
+  VerifyRequest,
 } from './api.js';
 import { splitChart } from './chart.js';
 import { type Child, confirmAction, dateTime, h, percent, table, time } from './dom.js';
@@ -23,6 +25,8 @@ export interface FlagData {
   history: Read<HistoryEntry[]>;
   /** Read less often than the rest; the last one read stays shown meanwhile. */
   traffic?: Read<Traffic>;
+  /** The status of the flag's data domain; absent for a flag without one (its panel stays hidden). */
+  data?: Read<DataStatus>;
 }
 
 export interface CardContext {
@@ -52,12 +56,17 @@ export class FlagCard {
   private readonly rolloutState = field('rollout-state', 'span', 'none');
   private readonly rollout = field('rollout');
   private readonly history = field('history');
+  private readonly dataDomain = field('data-domain', 'span');
+  private readonly data = field('data');
+  private readonly dataPanel: HTMLElement;
   private readonly allow = h('textarea', { name: 'allow', rows: 2, spellcheck: 'false' });
   private readonly deny = h('textarea', { name: 'deny', rows: 2, spellcheck: 'false' });
   /** The lists as last read, to refill the text areas only while the user has not edited them. */
   private shown = { allow: '', deny: '' };
   private readonly controls: Array<{ button: HTMLButtonElement; when: () => boolean }> = [];
   private state = 'none';
+  /** The flag's data domain (the routing policy's `data`), null while it has none. */
+  private domain: string | null = null;
 
   constructor(
     private readonly name: string,
@@ -176,6 +185,30 @@ export class FlagCard {
       },
     );
 
+    // The data panel: shown once the flag turns out to have a data domain (update), for any role.
+    const verify = this.button('verify-data', 'Verify now', () => this.domain !== null, 'button');
+    verify.addEventListener('click', () => {
+      const domain = this.domain;
+      if (domain === null) return;
+      void this.act(
+        `Run a full parity check of the "${domain}" data now? It reads every row of both databases.`,
+        (answer) => {
+          const heard = (answer as VerifyRequest).receivers;
+          return heard > 0
+            ? { text: `parity check of ${domain} requested; its result shows under "parity"`, kind: 'ok' }
+            : { text: `no sync process of ${domain} is listening: no check will run`, kind: 'error' };
+        },
+        () => api.call('POST', api.dataPath(domain, '/verify')),
+      );
+    });
+    this.dataPanel = h(
+      'section',
+      { 'data-panel': 'data', hidden: true },
+      h('h3', {}, 'Data ', this.dataDomain),
+      this.data,
+      h('div', { class: 'buttons' }, verify),
+    );
+
     this.root = h(
       'section',
       { class: 'card', 'data-flag': name },
@@ -209,6 +242,7 @@ export class FlagCard {
           rolloutButtons,
           h('details', {}, h('summary', {}, 'Start a rollout'), startForm),
         ),
+        this.dataPanel,
         h('section', {}, h('h3', {}, 'History'), this.history),
       ),
     );
@@ -229,6 +263,10 @@ export class FlagCard {
     this.fill([this.shadow], data.shadow, (report) => [shadowView(report)]);
     this.fill([this.history], data.history, (entries) => [historyTable(entries)]);
     this.fill([this.rollout], data.rollout, (rollout) => [rolloutView(rollout)]);
+    this.domain = flag.data;
+    this.dataPanel.hidden = flag.data === null;
+    this.dataDomain.textContent = flag.data ?? '';
+    if (data.data) this.fill([this.data], data.data, (status) => [dataView(status)]);
     this.state = data.rollout.ok ? (data.rollout.value?.state ?? 'none') : this.state;
     this.rolloutState.textContent = this.state;
     this.rolloutState.className = `state ${this.state}`;
@@ -276,11 +314,16 @@ export class FlagCard {
     return form;
   }
 
-  private async act(question: string, done: string, run: () => Promise<unknown>): Promise<void> {
+  private async act(
+    question: string,
+    done: string | ((answer: unknown) => { text: string; kind: 'ok' | 'error' }),
+    run: () => Promise<unknown>,
+  ): Promise<void> {
     if (this.context.readOnly || !(await confirmAction(question))) return;
     try {
-      await run();
-      this.show(done, 'ok');
+      const answer = await run();
+      const said = typeof done === 'string' ? { text: done, kind: 'ok' as const } : done(answer);
+      this.show(said.text, said.kind);
     } catch (error) {
       this.show(messageOf(error), 'error');
     }
@@ -292,6 +335,77 @@ export class FlagCard {
     this.message.className = `message ${kind}`;
     this.message.setAttribute('role', kind === 'error' ? 'alert' : 'status');
   }
+}
+
+const KIB = 1024;
+/** 1048576 → `1.0 MiB`. */
+function bytes(value: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let shown = value;
+  let unit = 0;
+  while (shown >= KIB && unit < units.length - 1) {
+    shown /= KIB;
+    unit++;
+  }
+  return unit === 0 ? `${value} B` : `${shown.toFixed(1)} ${units[unit]}`;
+}
+const ms = (value: number | null) => (value === null ? 'not measured' : `${Math.round(value)} ms`);
+
+/** The data domain's status: the copy's lag, the WAL the slot keeps, the last parity pass, the connector. */
+function dataView(s: DataStatus): HTMLElement {
+  const { parity } = s;
+  const counts =
+    parity.rows === null
+      ? ''
+      : ` · ${parity.rows} rows: ${parity.mismatched} mismatched, ${parity.missing} missing, ${parity.extra} extra`;
+  const row = (label: string, name: string, ...value: Child[]) =>
+    h('tr', {}, h('th', { scope: 'row' }, label), h('td', { 'data-field': name }, ...value));
+  return h(
+    'div',
+    {},
+    h(
+      'table',
+      { class: 'facts' },
+      h(
+        'tbody',
+        {},
+        row('lag', 'data-lag', ms(s.lagMs)),
+        row('lag p99', 'data-lag-p99', ms(s.lagP99Ms)),
+        row(
+          'retained WAL',
+          'data-wal',
+          s.retainedWalBytes === null ? 'no replication slot' : bytes(s.retainedWalBytes),
+        ),
+        row(
+          'parity',
+          'data-parity',
+          h('span', { class: `state parity-${parity.state}` }, parity.state),
+          counts,
+        ),
+        row(
+          'checked',
+          'data-checked-at',
+          parity.checkedAt === null ? 'no pass has finished yet' : dateTime(parity.checkedAt),
+        ),
+        row(
+          'sample ids',
+          'data-sample-ids',
+          parity.sampleIds.length > 0 ? parity.sampleIds.join(', ') : 'none',
+        ),
+        row(
+          'connector',
+          'data-connector',
+          `${s.connector.name} `,
+          h('span', { class: `state connector-${s.connector.state.toLowerCase()}` }, s.connector.state),
+        ),
+      ),
+    ),
+    h(
+      'p',
+      { class: 'muted' },
+      `${s.source.database} (${s.source.tables.join(', ')}) → ${s.target.database}.${s.target.table}, writes in the ${s.writes} · updated ${time(s.updatedAt)}`,
+    ),
+  );
 }
 
 const rate = (requests: number, seconds: number) => (seconds > 0 ? (requests / seconds).toFixed(1) : '0');

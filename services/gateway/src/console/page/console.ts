@@ -1,6 +1,7 @@
 import {
   Api,
   ApiError,
+  type DataStatus,
   type Flag,
   type HistoryEntry,
   type Me,
@@ -91,14 +92,24 @@ class Session {
     await Promise.all(
       flags.map(async (flag) => {
         const path = (rest: string) => api.flagPath(flag.name, rest);
-        const [rollout, shadow, history, traffic] = await Promise.all([
+        const { data: domain } = flag;
+        const [rollout, shadow, history, traffic, data] = await Promise.all([
           read(() => api.rollout(flag.name)),
           read(() => api.call<ShadowReport>('GET', path('/shadow'))),
           read(async () => (await api.call<{ history: HistoryEntry[] }>('GET', path('/history'))).history),
           withTraffic ? read(() => api.call<Traffic>('GET', path('/traffic'))) : undefined,
+          // Only a flag whose new side owns a copy of the data (the routing policy's `data`) has a status.
+          domain === null ? undefined : read(() => api.call<DataStatus>('GET', api.dataPath(domain))),
         ]);
         if (this.stopped) return;
-        this.card(flag.name).update({ flag, rollout, shadow, history, ...(traffic && { traffic }) });
+        this.card(flag.name).update({
+          flag,
+          rollout,
+          shadow,
+          history,
+          ...(traffic && { traffic }),
+          ...(data && { data }),
+        });
       }),
     );
     for (const [name, card] of this.cards)
