@@ -14,8 +14,8 @@ const fraction = z
 /**
  * What a plan holds where the operator left a field out: those of the issue's example. The console shows
  * them in its form. `maxMismatchRate` is off unless given (it needs shadow traffic on the flag);
- * `maxDataLagMs` is filled in only on a flag whose new side serves a data domain (the gateway's
- * `dataDomainOf`), whose rollout is gated on that domain's replication lag and parity.
+ * `maxDataLagMs` is filled in only on a flag whose new side serves a data domain (the routing policy's
+ * `data` field), whose rollout is gated on that domain's replication lag and parity.
  */
 export const PLAN_DEFAULTS = {
   steps: [5, 25, 50, 100],

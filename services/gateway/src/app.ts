@@ -5,7 +5,7 @@ import { loadOperators } from './admin/operators.js';
 import { adminRoutes } from './admin/routes.js';
 import type { Config } from './config.js';
 import { consoleRoutes } from './console/routes.js';
-import { createDataStatus } from './data/data-status.js';
+import { createDataStatus } from './data/status.js';
 import { SHADOW_OFF } from './flags/record.js';
 import { FlagStore } from './flags/store.js';
 import { continueUnlessTooLarge, edgeChecks } from './proxy/edge.js';
@@ -68,7 +68,15 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
     window: (flag, fromMs, toMs) =>
       shadowing.window(flag, flags.get(flag)?.shadow ?? SHADOW_OFF, fromMs, toMs),
   };
-  const rollouts = createRollouts(config, { cluster, flags, log: app.log, shadow });
+  const dataStatus = createDataStatus(cluster.redis);
+  const rollouts = createRollouts(config, {
+    cluster,
+    flags,
+    log: app.log,
+    shadow,
+    data: dataStatus,
+    dataDomainOf: (flag) => policy.flags[flag]?.data,
+  });
   app.addHook('onClose', async () => {
     operators?.close();
     await agent.close();
@@ -125,7 +133,7 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
       policy,
       shadowing,
       rollouts,
-      data: createDataStatus(cluster.redis),
+      data: dataStatus,
     });
     await app.register(consoleRoutes);
   }

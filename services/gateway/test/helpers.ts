@@ -131,6 +131,8 @@ export function policyFor(
   urls: { monolith: string; movies: string; events: string },
   flag: string,
   seed = { enabled: true, percent: 0 },
+  /** The flag's data domain (the policy's `data` field), for tests of what it gates. */
+  data?: string,
 ): Policy {
   return policySchema.parse({
     ...BUILT_IN_POLICY,
@@ -138,7 +140,7 @@ export function policyFor(
     routes: BUILT_IN_POLICY.routes.map((route) =>
       route.migrate ? { ...route, migrate: { ...route.migrate, flag } } : route,
     ),
-    flags: { [flag]: { seed } },
+    flags: { [flag]: { seed, ...(data && { data }) } },
   });
 }
 

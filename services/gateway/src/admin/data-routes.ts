@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { DataStatusStore } from '../data/data-status.js';
+import type { DataStatusStore } from '../data/status.js';
 import { operatorOf } from './operators.js';
 import { schemaOf, type ZodTypeProvider } from './schema.js';
 

@@ -2,7 +2,7 @@ import type { FlagView } from '@cinemaabyss/admin-contract';
 import { HttpError } from '@cinemaabyss/service-kit';
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';
-import type { DataStatusStore } from '../data/data-status.js';
+import type { DataStatusStore } from '../data/status.js';
 import { effectivePercent } from '../flags/record.js';
 import type { FlagStore } from '../flags/store.js';
 import type { Rollouts } from '../rollout/rollouts.js';

@@ -1,72 +1,83 @@
+import { type DataStatus, dataStatusSchema } from '@cinemaabyss/admin-contract';
+import { HttpError } from '@cinemaabyss/service-kit';
 import type { Redis } from 'ioredis';
-import { z } from 'zod';
+import { RedisUnavailableError, whileReady } from '../redis/connection.js';
 
-/** Where the movies-sync process publishes a domain's status (docs/data.md, The status document). */
+export type { DataStatus };
+
+/** Where the sync process publishes a domain's status (docs/data.md, The status document). */
 export const dataStatusKey = (domain: string) => `cinemaabyss:data:${domain}`;
 /** The sync process starts a full parity pass on each message here (requests during a pass share the next). */
 export const verifyChannel = (domain: string) => `${dataStatusKey(domain)}:verify`;
 
-/** The parts of the status document a rollout decision reads; the rest is passed over. */
-export const dataStatusSchema = z.object({
-  domain: z.string(),
-  writes: z.string(),
-  lagMs: z.number().nullable(),
-  lagP99Ms: z.number().nullable().optional(),
-  parity: z.object({
-    state: z.enum(['ok', 'mismatch', 'unknown']),
-    checkedAt: z.string().nullable(),
-    rows: z.number().nullable().optional(),
-    mismatched: z.number().nullable().optional(),
-    missing: z.number().nullable().optional(),
-    extra: z.number().nullable().optional(),
-    sampleIds: z
-      .array(z.union([z.number(), z.string()]))
-      .nullable()
-      .optional(),
-  }),
-  updatedAt: z.string(),
-});
-export type DataStatus = z.output<typeof dataStatusSchema>;
+/** A domain's status as read: the document, or why there is none (`absent`: no document at all). */
+export type DataReading = { status: DataStatus } | { problem: string; absent: boolean };
 
-/** A domain's status as read: the document, or why there is none to judge. */
-export type DataReading = { status: DataStatus } | { problem: string };
-
-/** The rollout's one seam onto the data's status. */
+/** The rollout's view of the data's status: what the judge reads, and the request for a pass now. */
 export interface DataStatusSource {
-  read(domain: string): Promise<DataReading>;
-  /** Asks for a parity pass now rather than at the sync process's next scheduled one. */
-  requestPass(domain: string, by: string): Promise<void>;
+  reading(domain: string): Promise<DataReading>;
+  requestVerify(domain: string, requestedBy: string): Promise<unknown>;
 }
 
+const unavailable = () => new RedisUnavailableError('data store', 'the data status cannot be read');
+const notSent = () => new RedisUnavailableError('data store', 'no pass was requested');
+
 /**
- * Reads the status document from the cluster's Redis. A missing key or a document that does not parse is
- * a reading with its problem named (the judge holds on it); an unreachable Redis throws, as every other
- * read of the driver does, and freezes the rollouts.
+ * The one seam onto the data domains' status documents, which the sync process writes and the gateway only
+ * reads: the admin API serves them, the rollout judge gates on them. On the cluster connection; an unreachable
+ * Redis throws RedisUnavailableError (a 503 to operators; the rollout driver freezes on it).
  */
-export class RedisDataStatus implements DataStatusSource {
-  constructor(private readonly redis: Pick<Redis, 'get' | 'publish'>) {}
-
-  async requestPass(domain: string, by: string): Promise<void> {
-    await this.redis.publish(verifyChannel(domain), JSON.stringify({ by }));
-  }
-
-  async read(domain: string): Promise<DataReading> {
+export function createDataStatus(redis: Redis) {
+  async function reading(domain: string): Promise<DataReading> {
     const key = dataStatusKey(domain);
-    const text = await this.redis.get(key);
-    if (text === null) return { problem: `no status document (${key} is absent: is movies-sync running?)` };
+    const text = await whileReady(redis, unavailable, () => redis.get(key));
+    if (text === null)
+      return { absent: true, problem: `no status document (${key} is absent: is its sync process running?)` };
     let json: unknown;
     try {
       json = JSON.parse(text);
     } catch {
-      return { problem: `the status document ${key} is not JSON` };
+      return { absent: false, problem: `the status document ${key} is not valid JSON` };
     }
+    // Read through the contract's schema: what it does not list (a URL, say) is never served or judged.
     const parsed = dataStatusSchema.safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0]!;
       return {
-        problem: `the status document ${key} is unreadable: ${issue.path.join('.')}: ${issue.message}`,
+        absent: false,
+        problem: `the status document ${key} is malformed: ${issue.path.join('.') || 'document'}: ${issue.message}`,
       };
     }
     return { status: parsed.data };
   }
+
+  return {
+    reading,
+
+    /** The domain's document for GET /admin/data/:domain: 404 without one, 502 when it is malformed. */
+    async read(domain: string): Promise<DataStatus> {
+      const result = await reading(domain);
+      if ('status' in result) return result.status;
+      if (result.absent)
+        throw new HttpError(
+          404,
+          `no data status for domain "${domain}": its sync process publishes one every second or two, ` +
+            'and none is in Redis (the process is not running, or the domain is unknown)',
+        );
+      throw new HttpError(502, result.problem);
+    },
+
+    /**
+     * Asks the domain's sync process for a full parity pass. Pub/sub keeps nothing, so the answer says how
+     * many processes heard it: 0 means none is listening and no pass will start. `by` is the field the
+     * movies-sync names in its log (docs/data.md).
+     */
+    async requestVerify(domain: string, requestedBy: string, now = new Date()) {
+      const requestedAt = now.toISOString();
+      const message = JSON.stringify({ requestedBy, requestedAt, by: requestedBy });
+      const receivers = await whileReady(redis, notSent, () => redis.publish(verifyChannel(domain), message));
+      return { domain, requestedBy, requestedAt, receivers };
+    },
+  };
 }
+export type DataStatusStore = ReturnType<typeof createDataStatus>;

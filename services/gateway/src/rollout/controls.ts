@@ -1,6 +1,5 @@
 import { PLAN_DEFAULTS, type RolloutPlan, type RolloutView } from '@cinemaabyss/admin-contract';
 import { HttpError } from '@cinemaabyss/service-kit';
-import { dataDomainOf } from '../data/domain.js';
 import { applyPercent, type FlagWriter } from './flag-writer.js';
 import type { DecisionEntry, Rollout, RolloutState, RolloutStore } from './store.js';
 
@@ -22,7 +21,12 @@ export class RolloutControls {
   constructor(
     private readonly store: RolloutStore,
     private readonly writer: FlagWriter,
-    private readonly options: { shadow?: ShadowCheck; now?: () => number } = {},
+    private readonly options: {
+      shadow?: ShadowCheck;
+      now?: () => number;
+      /** A flag's data domain, from the routing policy's `data` field. */
+      dataDomainOf?: (flag: string) => string | undefined;
+    } = {},
   ) {
     this.now = options.now ?? Date.now;
   }
@@ -41,7 +45,7 @@ export class RolloutControls {
   async start(flag: string, given: RolloutPlan, by: string): Promise<RolloutView> {
     if (given.maxMismatchRate !== undefined && !this.options.shadow?.shadowing(flag))
       throw new HttpError(400, `body.maxMismatchRate: needs shadow traffic on for flag "${flag}"`);
-    const domain = dataDomainOf(flag);
+    const domain = this.options.dataDomainOf?.(flag);
     if (given.maxDataLagMs !== undefined && domain === undefined)
       throw new HttpError(400, `body.maxDataLagMs: flag "${flag}" moves no data (it has no data domain)`);
     const plan: RolloutPlan =

@@ -1,5 +1,4 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { dataDomainOf } from '../data/domain.js';
 import type { DataStatusSource } from '../data/status.js';
 import type { MetricFamily } from '../telemetry/exposition.js';
 import { applyPercent, type FlagWriter } from './flag-writer.js';
@@ -23,6 +22,8 @@ export interface RolloutDriverOptions {
   mismatch?: MismatchSource;
   /** The status of a flag's data domain; without it a flag with one holds (nothing to judge it on). */
   data?: DataStatusSource;
+  /** A flag's data domain, from the routing policy's `data` field; none for a flag that moves no data. */
+  dataDomainOf?: (flag: string) => string | undefined;
   log: Pick<FastifyBaseLogger, 'info' | 'warn'>;
   /** How often each replica looks at every rollout; default a third of the lease, so it renews in time. */
   tickMs?: number;
@@ -182,7 +183,7 @@ export class RolloutDriver {
     // A step of a flag with data needs a parity pass newer than its start: ask for one now, rather than
     // wait for the sync process's schedule (a minute apart). Publishing is all; nobody listening is fine.
     if (data && state === 'running' && (verdict.outcome === 'advance' || verdict.parityWanted))
-      await this.options.data?.requestPass(data.domain, `rollout of ${flag} at step ${step + 1}`);
+      await this.options.data?.requestVerify(data.domain, `rollout of ${flag} at step ${step + 1}`);
     const counts = this.decisions.get(flag) ?? { advance: 0, hold: 0, rollback: 0 };
     counts[verdict.outcome]++;
     this.decisions.set(flag, counts);
@@ -194,9 +195,10 @@ export class RolloutDriver {
 
   /** The flag's data domain's status for the judge, when the flag has a data domain. */
   private async data(flag: string, rollout: Rollout): Promise<DataInput | undefined> {
-    const domain = dataDomainOf(flag);
+    const domain = this.options.dataDomainOf?.(flag);
     if (domain === undefined) return undefined;
-    const reading = (await this.options.data?.read(domain)) ?? {
+    const reading = (await this.options.data?.reading(domain)) ?? {
+      absent: true,
       problem: 'this gateway has no source of data status',
     };
     // The step began with the newest entry that set its percent; with every such entry trimmed from the

@@ -96,8 +96,12 @@ describe('rollout judge', () => {
       ({
         domain: 'movies',
         writes: 'monolith',
+        source: { database: 'cinemaabyss', tables: ['movies', 'genres', 'movie_genres'] },
+        target: { database: 'movies', table: 'movies' },
+        connector: { name: 'cinemaabyss-movies', state: 'RUNNING' },
         lagMs: 120,
         lagP99Ms: 300,
+        retainedWalBytes: 0,
         updatedAt: '2026-12-08T03:00:09.000Z',
         ...changes,
         parity: {
@@ -151,7 +155,7 @@ describe('rollout judge', () => {
     });
 
     it('holds on a missing or unreadable document', () => {
-      const verdict = judge(gated, healthy, undefined, data({ problem: 'no status document' }));
+      const verdict = judge(gated, healthy, undefined, data({ absent: true, problem: 'no status document' }));
       expect(verdict).toMatchObject({ outcome: 'hold', reason: 'data movies: no status document' });
       expect(verdict.numbers.data).toEqual({
         domain: 'movies',

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Config } from '../config.js';
-import { RedisDataStatus } from '../data/status.js';
+import type { DataStatusSource } from '../data/status.js';
 import type { FlagStore } from '../flags/store.js';
 import type { ClusterRedis } from '../redis/cluster.js';
 import { RedisUnavailableError, whileReady } from '../redis/connection.js';
@@ -34,7 +34,18 @@ export function createRollouts(
     flags,
     log,
     shadow,
-  }: { cluster: ClusterRedis; flags: FlagStore; log: FastifyBaseLogger; shadow: ShadowSource },
+    data,
+    dataDomainOf,
+  }: {
+    cluster: ClusterRedis;
+    flags: FlagStore;
+    log: FastifyBaseLogger;
+    shadow: ShadowSource;
+    /** The data domains' status (data/status.ts), which gates a rollout of a flag with a domain. */
+    data: DataStatusSource;
+    /** A flag's data domain (the routing policy's `data` field), whose status gates its rollout. */
+    dataDomainOf: (flag: string) => string | undefined;
+  },
 ) {
   const stats = new SideStats(counters, { resolutionMs: config.ROLLOUT_RESOLUTION_MS });
   const store = new RolloutStore(redis);
@@ -51,11 +62,12 @@ export function createRollouts(
     stats,
     writer,
     mismatch: shadow,
-    data: new RedisDataStatus(redis),
+    data,
+    dataDomainOf,
     log,
     settleMs: config.ROLLOUT_SETTLE_MS,
   });
-  const controls = new RolloutControls(store, writer, { shadow });
+  const controls = new RolloutControls(store, writer, { shadow, dataDomainOf });
   let closed = false;
   const start = () => {
     if (!closed) driver.start();

@@ -2,7 +2,7 @@ import { ADMIN_API, type AdminRoute } from '@cinemaabyss/admin-contract';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { dataStatusKey } from '../../src/data/data-status.js';
+import { dataStatusKey } from '../../src/data/status.js';
 import {
   ADMIN_TOKEN,
   dataStatusDocument,

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../src/app.js';
-import { dataStatusKey, verifyChannel } from '../../src/data/data-status.js';
+import { dataStatusKey, verifyChannel } from '../../src/data/status.js';
 import {
   bearer,
   dataStatusDocument,
@@ -71,7 +71,7 @@ describe('GET /admin/data/:domain and POST …/verify (real gateway and Redis)',
       );
       const res = await app.inject({ url: `/admin/data/${broken}`, headers: bearer('dashboards') });
       expect(res.statusCode).toBe(502);
-      expect(res.json().error).toMatch(`the data status of domain "${broken}" in Redis is malformed: lagMs:`);
+      expect(res.json().error).toMatch(`the status document ${dataStatusKey(broken)} is malformed: lagMs:`);
       await redis.set(dataStatusKey(broken), '{not json');
       const garbled = await app.inject({ url: `/admin/data/${broken}`, headers: bearer('dashboards') });
       expect(garbled.statusCode).toBe(502);

@@ -1,6 +1,6 @@
 import type { Browser } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { dataStatusKey, verifyChannel } from '../../src/data/data-status.js';
+import { dataStatusKey, verifyChannel } from '../../src/data/status.js';
 import { ADMIN_TOKEN, dataStatusDocument, operatorsFile, tokenOf, uniqueFlag, waitFor } from '../helpers.js';
 import { consoleGateway, launchBrowser, openConsole } from './browser.js';
 
