@@ -229,14 +229,36 @@ describe.each([
     expect(env.KAFKA_BROKERS, 'the broker the events service uses').toBe(kafkaBrokers());
     expect(env.SYNC_TOPIC, "the connector's one topic").toBe(changeTopic);
     const known = Object.keys((await syncConfig).configSchema.shape);
-    expect(Object.keys(env).filter((key) => !known.includes(key) && key !== 'MOVIES_DB_PASSWORD')).toEqual(
-      [],
-    );
+    const passwords = ['MOVIES_DB_PASSWORD', 'CDC_DB_PASSWORD'];
+    expect(Object.keys(env).filter((key) => !known.includes(key) && !passwords.includes(key))).toEqual([]);
     // One consumer of a one-partition topic, rolled without a gap, outliving its drain.
     expect(deployment.spec.replicas).toBe(1);
     expect(deployment.spec.strategy.rollingUpdate.maxUnavailable).toBe(0);
     const drainMs = (await syncConfig).configSchema.shape.SHUTDOWN_DELAY_MS.parse(undefined);
     expect(podOf(deployment).terminationGracePeriodSeconds * 1000).toBeGreaterThanOrEqual(drainMs + 10_000);
+  });
+
+  it("points movies-sync's parity checker and status at the monolith's database, Redis and Connect", () => {
+    const [sync] = podOf(byName(manifests, 'Deployment', 'movies-sync')).containers;
+    const env = environment(manifests, sync);
+    // The monolith's database as the capture role, its password from the Secret Connect reads it from.
+    const source = new URL(String(env.SOURCE_DATABASE_URL));
+    expect([source.username, source.password, source.host, source.pathname]).toEqual([
+      'cinemaabyss_cdc',
+      '$(CDC_DB_PASSWORD)',
+      monolithDatabase.host,
+      monolithDatabase.pathname,
+    ]);
+    const [connect] = podOf(byName(manifests, 'Deployment', 'connect')).containers;
+    expect(env.CDC_DB_PASSWORD).toBe(environment(manifests, connect).CDC_DATABASE_PASSWORD);
+    // The Redis the gateway reads the status from.
+    const [gateway] = podOf(byName(manifests, 'Deployment', 'gateway')).containers;
+    expect(env.REDIS_URL).toMatch(/^rediss?:\/\//);
+    expect(env.REDIS_URL).toBe(environment(manifests, gateway).REDIS_URL);
+    // Connect's Service, on deploy/connect/worker.json's port: where the registration Job PUTs too.
+    expect(env.CONNECT_URL).toBe(`http://${serviceOf('connect').metadata.name}:${connectWorker.port}`);
+    const register = podOf(byName(manifests, 'Job', 'connector-register')).containers[0];
+    expect(register.command.at(-1)).toBe(`${env.CONNECT_URL}/connectors/${connectorName}/config`);
   });
 
   it('points the movies service and movies-sync at the movies database, migrated before either serves', () => {
@@ -359,6 +381,9 @@ describe('helm chart: the data path', () => {
       ['connect.image=quay.io/debezium/connect:latest', '/connect/image'],
       ['moviesSync.replicaCount=2', '/moviesSync/replicaCount'],
       ['postgresql.maxSlotWalKeepSize=lots', '/postgresql/maxSlotWalKeepSize'],
+      ['externalConnect.url=connect:8083', '/externalConnect/url'],
+      // movies-sync reads the connector's state: without the bundled worker it needs another's URL.
+      ['connect.enabled=false', 'externalConnect.url is required'],
     ];
     for (const [value, message] of cases) {
       const result = run(tool('helm'), ['template', 'x', chart, '--set', value]);
@@ -455,6 +480,21 @@ describe('compose.yaml: the data path', () => {
       'service_healthy',
     );
     expect(sync.read_only).toBe(true);
+  });
+
+  it("points movies-sync's parity checker and status at the monolith's database, Redis and Connect", () => {
+    const { postgres, connect, gateway } = services;
+    const sync = services['movies-sync'];
+    const source = new URL(sync.environment.SOURCE_DATABASE_URL);
+    expect([source.username, source.password, source.host, source.pathname]).toEqual([
+      connect.environment.CDC_DATABASE_USER,
+      postgres.environment.CDC_DB_PASSWORD,
+      `${connect.environment.CDC_DATABASE_HOST}:${connect.environment.CDC_DATABASE_PORT}`,
+      `/${postgres.environment.POSTGRES_DB}`,
+    ]);
+    expect(sync.environment.REDIS_URL).toBe(gateway.environment.REDIS_URL);
+    expect(new URL(sync.environment.REDIS_URL).hostname).toBe('redis');
+    expect(sync.environment.CONNECT_URL).toBe(`http://connect:${connectWorker.port}`);
   });
 });
 

@@ -11,12 +11,22 @@ type Service = (typeof services)[number];
 const wiring: Record<Service, string[]> = {
   monolith: ['PORT', 'DATABASE_URL', 'DB_MIGRATE_ON_START'],
   movies: ['PORT', 'DATABASE_URL', 'DB_MIGRATE_ON_START', 'MONOLITH_URL'],
-  'movies-sync': ['PORT', 'DATABASE_URL', 'KAFKA_BROKERS', 'SYNC_TOPIC', 'SYNC_GROUP_ID'],
+  'movies-sync': [
+    'PORT',
+    'DATABASE_URL',
+    'KAFKA_BROKERS',
+    'SYNC_TOPIC',
+    'SYNC_GROUP_ID',
+    // The parity checker and data status (docs/data.md#settings).
+    'SOURCE_DATABASE_URL',
+    'REDIS_URL',
+    'CONNECT_URL',
+  ],
   events: ['PORT', 'KAFKA_BROKERS'],
   gateway: ['PORT', 'MONOLITH_URL', 'MOVIES_SERVICE_URL', 'EVENTS_SERVICE_URL', 'REDIS_URL'],
 };
 /** Helpers a container gets only to build another variable (Kubernetes expands $(POSTGRES_PASSWORD)). */
-const helperVariables = new Set(['POSTGRES_PASSWORD', 'MOVIES_DB_PASSWORD']);
+const helperVariables = new Set(['POSTGRES_PASSWORD', 'MOVIES_DB_PASSWORD', 'CDC_DB_PASSWORD']);
 /** Where each one's config schema is: movies-sync is the movies package's other process. */
 const configModule = (name: Service) =>
   name === 'movies-sync' ? 'movies/src/sync/config.ts' : `${name}/src/config.ts`;

@@ -51,6 +51,7 @@ describe.each([
     const secrets = {
       POSTGRES_PASSWORD: 'secret',
       MOVIES_DB_PASSWORD: 'movies-secret',
+      CDC_DB_PASSWORD: 'cdc-secret',
       ADMIN_TOKEN: 'a'.repeat(32),
     };
     const args = (app: string, container: string) => {
@@ -98,6 +99,11 @@ describe.each([
         KAFKA_BROKERS: '127.0.0.1:9092',
         DATABASE_URL:
           'postgres://movies:movies-secret@127.0.0.1:5432/movies?options=-c+search_path%3Dimages_run',
+        // The parity checker and data status: the native stack's capture role, Redis and Connect worker.
+        SOURCE_DATABASE_URL:
+          'postgres://cinemaabyss_cdc:cdc-secret@127.0.0.1:5432/cinemaabyss?options=-c+search_path%3Dimages_run',
+        REDIS_URL: 'redis://127.0.0.1:6379/13',
+        CONNECT_URL: 'http://127.0.0.1:8083',
       });
       const migrate = args('movies', 'migrate');
       expect(migrate).toContain('--entrypoint=["node","dist/migrate.js"]');

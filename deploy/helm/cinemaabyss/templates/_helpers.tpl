@@ -92,6 +92,23 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{- end -}}
 {{- end -}}
 
+{{/* Kafka Connect's REST port: deploy/connect/worker.json's "port" (tests/deploy checks they agree). */}}
+{{- define "cinemaabyss.connectPort" -}}8083{{- end -}}
+
+{{/* Kafka Connect's REST API: the bundled worker's Service, or externalConnect.url. */}}
+{{- define "cinemaabyss.connectUrl" -}}
+{{- if .Values.connect.enabled -}}
+{{- printf "http://%s-connect:%s" (include "cinemaabyss.fullname" .) (include "cinemaabyss.connectPort" .) -}}
+{{- else -}}
+{{- required "externalConnect.url is required when connect.enabled is false and moviesSync.enabled is true" .Values.externalConnect.url -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The monolith's database as the capture role, with $(CDC_DB_PASSWORD) (the parity checker reads it). */}}
+{{- define "cinemaabyss.sourceDatabaseUrl" -}}
+{{- printf "postgres://cinemaabyss_cdc:$(CDC_DB_PASSWORD)@%s:%v/%s" (include "cinemaabyss.postgresHost" .) (include "cinemaabyss.postgresPort" .) (include "cinemaabyss.postgresDatabase" .) -}}
+{{- end -}}
+
 {{- define "cinemaabyss.kafkaBrokers" -}}
 {{- if .Values.kafka.enabled -}}
 {{- printf "%s-kafka:9092" (include "cinemaabyss.fullname" .) -}}
@@ -137,6 +154,16 @@ capabilities:
 # Its own database (docs/data.md), never the monolith's.
 - name: DATABASE_URL
   value: {{ include "cinemaabyss.moviesDatabaseUrl" $root | quote }}
+{{- end }}
+{{- if eq .name "movies-sync" }}
+# The parity checker reads the monolith's database as the capture role (SELECT on the movie tables only).
+- name: CDC_DB_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "cinemaabyss.dbSecret" $root }}
+      key: CDC_DB_PASSWORD
+- name: SOURCE_DATABASE_URL
+  value: {{ include "cinemaabyss.sourceDatabaseUrl" $root | quote }}
 {{- end }}
 {{- if and (eq .name "gateway") $root.Values.gateway.admin.enabled }}
 - name: ADMIN_TOKEN
