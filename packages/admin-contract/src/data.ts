@@ -32,8 +32,8 @@ const count = z.number().int().min(0).nullable();
  */
 export const dataStatusSchema = z.object({
   domain: z.string(),
-  /** Which side owns writes (the other is a copy). */
-  writes: z.enum(['monolith']),
+  /** The service that owns the domain's writes (the other side's copy follows it): today the monolith. */
+  writes: z.string().min(1),
   source: z.object({ database: z.string(), tables: z.array(z.string()) }),
   target: z.object({ database: z.string(), table: z.string() }),
   connector: z.object({ name: z.string(), state: z.enum(CONNECTOR_STATES) }),
