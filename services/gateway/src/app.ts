@@ -8,6 +8,7 @@ import { consoleRoutes } from './console/routes.js';
 import { createDataStatus } from './data/status.js';
 import { SHADOW_OFF } from './flags/record.js';
 import { FlagStore } from './flags/store.js';
+import { BodyBudget } from './proxy/body-budget.js';
 import { continueUnlessTooLarge, edgeChecks } from './proxy/edge.js';
 import { registerProxies } from './proxy/forward.js';
 import { connectCluster } from './redis/cluster.js';
@@ -110,6 +111,8 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
   exposition.register(() => shadowing.recorder.metricFamilies());
   exposition.register(() => rollouts.driver.metricFamilies());
   if (operators) exposition.register(() => operators.metricFamilies());
+  const bodyBudget = new BodyBudget(config.GATEWAY_MAX_BUFFERED_BYTES, config.GATEWAY_MAX_BODY_BYTES);
+  exposition.register(() => bodyBudget.metricFamilies());
   app.get(METRICS_PATH, async (_request, reply) =>
     reply.type(exposition.contentType).send(await exposition.render()),
   );
@@ -122,6 +125,7 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
     agent,
     sideStats: rollouts.stats,
     maxBodyBytes: config.GATEWAY_MAX_BODY_BYTES,
+    bodyBudget,
     isShuttingDown: deps.isShuttingDown ?? (() => false),
     shadow: { shadower: shadowing.shadower, maxBodyBytes: config.SHADOW_MAX_BODY_BYTES },
   });

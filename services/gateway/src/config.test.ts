@@ -34,6 +34,16 @@ describe('gateway configuration', () => {
       expect(() => trust(bad)).toThrow(`TRUST_PROXY: must be a number of proxy hops`);
   });
 
+  it('refuses a buffered-bytes budget that is not a size or is below the body limit', () => {
+    expect(() => loadConfig(configSchema, { GATEWAY_MAX_BUFFERED_BYTES: '64MB' })).toThrow(
+      'GATEWAY_MAX_BUFFERED_BYTES: must be a whole number of bytes (got "64MB")',
+    );
+    expect(() =>
+      loadConfig(configSchema, { GATEWAY_MAX_BODY_BYTES: '2000', GATEWAY_MAX_BUFFERED_BYTES: '1000' }),
+    ).toThrow('GATEWAY_MAX_BUFFERED_BYTES: must be at least GATEWAY_MAX_BODY_BYTES');
+    expect(loadConfig(configSchema, {}).GATEWAY_MAX_BUFFERED_BYTES).toBe(64 * 1_048_576);
+  });
+
   it('refuses a headers timeout longer than the request timeout', () => {
     expect(() =>
       loadConfig(configSchema, { CLIENT_HEADERS_TIMEOUT_MS: '40000', CLIENT_REQUEST_TIMEOUT_MS: '30000' }),

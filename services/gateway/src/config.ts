@@ -89,6 +89,12 @@ export const configSchema = z
     TRUST_PROXY: trustProxy,
     /** Larger request bodies (by Content-Length) are answered 413 by the gateway itself. */
     GATEWAY_MAX_BODY_BYTES: positiveInt('bytes').default(1_048_576),
+    /**
+     * Request bodies are read whole before forwarding; this caps their total across in-flight requests
+     * (beyond it: 503 with Retry-After). 64 MiB: a third of the gateway's 192 MiB memory limit, leaving the
+     * rest for the process, responses and shadow copies.
+     */
+    GATEWAY_MAX_BUFFERED_BYTES: positiveInt('bytes').default(64 * 1_048_576),
     /** A client must have sent its request headers within this time, the whole request within the next. */
     CLIENT_HEADERS_TIMEOUT_MS: milliseconds.default(10_000),
     CLIENT_REQUEST_TIMEOUT_MS: milliseconds.default(30_000),
@@ -130,6 +136,11 @@ export const configSchema = z
   .refine((config) => config.CLIENT_HEADERS_TIMEOUT_MS <= config.CLIENT_REQUEST_TIMEOUT_MS, {
     path: ['CLIENT_HEADERS_TIMEOUT_MS'],
     message: 'must not be longer than CLIENT_REQUEST_TIMEOUT_MS',
+  })
+  .refine((config) => config.GATEWAY_MAX_BUFFERED_BYTES >= config.GATEWAY_MAX_BODY_BYTES, {
+    path: ['GATEWAY_MAX_BUFFERED_BYTES'],
+    message:
+      'must be at least GATEWAY_MAX_BODY_BYTES, or a body of the largest allowed size could never be accepted',
   })
   .refine((config) => config.ROLLOUT_SETTLE_MS > config.CLUSTER_COUNTERS_FLUSH_MS, {
     path: ['ROLLOUT_SETTLE_MS'],

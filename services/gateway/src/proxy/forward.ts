@@ -17,6 +17,7 @@ import type { Policy } from '../routing/policy.js';
 import { captureBody } from '../shadow/capture.js';
 import type { Shadower, ShadowRun } from '../shadow/shadower.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import type { BodyBudget } from './body-budget.js';
 import { bodyTooLarge } from './edge.js';
 
 declare module 'fastify' {
@@ -88,6 +89,8 @@ interface ProxyDeps {
   sideStats: SideStats;
   /** The most a request body may hold (GATEWAY_MAX_BODY_BYTES). */
   maxBodyBytes: number;
+  /** The total of bodies buffered at once (GATEWAY_MAX_BUFFERED_BYTES). */
+  bodyBudget: BodyBudget;
   /** True once SIGTERM arrived and the gateway is draining. */
   isShuttingDown: () => boolean;
   shadow: { shadower: Shadower; maxBodyBytes: number };
@@ -122,6 +125,8 @@ export async function registerProxies(app: FastifyInstance, deps: ProxyDeps): Pr
   });
   for (const path of deps.policy.internal) app.all(path, (_request, reply) => reply.callNotFound());
   await app.register(async (proxies) => {
+    // Before the body is read: a body that does not fit is never buffered.
+    proxies.addHook('onRequest', deps.bodyBudget.hook());
     bufferRequestBodies(proxies, deps.maxBodyBytes);
     for (const route of deps.policy.routes)
       await proxies.register(httpProxy, proxyOptions(planRoute(deps.policy, route), deps));
