@@ -25,6 +25,7 @@ describe('the budget of buffered request bodies', () => {
   let base: string;
   const flag = uniqueFlag();
   const redis = new Redis(REDIS_URL);
+  const sockets: Socket[] = [];
 
   beforeAll(async () => {
     [monolith, events] = await Promise.all([startUpstream('monolith'), startUpstream('events')]);
@@ -38,6 +39,7 @@ describe('the budget of buffered request bodies', () => {
     base = await app.listen({ port: 0, host: '127.0.0.1' });
   });
   afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
     await app.close();
     await Promise.all([monolith.close(), events.close()]);
     await redis.del(flagKey(flag), historyKey(flag));
@@ -63,6 +65,7 @@ describe('the budget of buffered request bodies', () => {
     const { port, hostname } = new URL(base);
     return new Promise((resolve, reject) => {
       const socket = connect(Number(port), hostname);
+      sockets.push(socket);
       let text = '';
       const answer = new Promise<string>((done) => {
         socket.on('data', (chunk) => {
@@ -85,7 +88,7 @@ describe('the budget of buffered request bodies', () => {
     const uploads = await Promise.all(Array.from({ length: UPLOADS }, slowUpload));
     await waitFor(
       async () => (await metric('gateway_buffered_request_bytes')) === UPLOADS * BODY,
-      5_000,
+      2_000,
       'the uploads to take the budget',
     );
 
@@ -107,7 +110,7 @@ describe('the budget of buffered request bodies', () => {
     for (const answer of answers) expect(answer).toMatch(/^HTTP\/1\.1 200 /);
     await waitFor(
       async () => (await metric('gateway_buffered_request_bytes')) === 0,
-      5_000,
+      2_000,
       'the budget to be freed',
     );
 
