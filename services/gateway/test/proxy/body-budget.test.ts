@@ -116,6 +116,12 @@ describe('the budget of buffered request bodies', () => {
 
     const accepted = await post('{"a":1}');
     expect(accepted.status).toBe(200);
+    // Released on a kept-alive connection too, once its answer is sent.
+    await waitFor(
+      async () => (await metric('gateway_buffered_request_bytes')) === 0,
+      2_000,
+      'the accepted body to be released',
+    );
     expect(await metric('gateway_body_budget_refusals_total')).toBe(1);
   });
 });
