@@ -93,12 +93,13 @@ export async function buildApp(config: Config, deps: GatewayDeps = {}): Promise<
 
   // 200 whenever the gateway can route: with Redis down it still can, on the last known flag values,
   // so it reports "degraded" but stays in the load balancer (a Redis blip must not empty the pool).
+  // Anyone may call it, so it shows each flag's split and never the user ids of its allow and deny lists.
   app.get('/ready', async (_request, reply) => {
     const redis = flags.isConnected() ? 'connected' : 'disconnected';
     const flagValues = Object.fromEntries(
       flags.names().map((name) => {
-        const flag = flags.get(name)!;
-        return [name, { ...flag.value, source: flag.source }];
+        const { value, source } = flags.get(name)!;
+        return [name, { enabled: value.enabled, percent: value.percent, source }];
       }),
     );
     if (deps.isShuttingDown?.())

@@ -122,6 +122,10 @@ flags:
       expect(await call('GET', '/api/users', { 'x-user-id': 'vip' })).toBe('monolith');
       expect(await call('GET', '/api/users', { 'x-user-id': 'someone' })).toBe('users');
     }
+    // /ready answers anyone: each flag's split, never the user ids on its lists.
+    const ready = (await app.inject({ url: '/ready' })).body;
+    expect(ready).not.toMatch(/tester-1|"vip"/);
+    expect(Object.keys(JSON.parse(ready).flags[flag]).sort()).toEqual(['enabled', 'percent', 'source']);
     // Stored as the lists, next to the fields redis-cli users know.
     expect(await redis.hgetall(flagKey(flag))).toMatchObject({
       allow: '["tester-1","tester-2"]',
