@@ -207,21 +207,7 @@ export function createDatabase(url: string, log: Log, options: DatabaseOptions =
         // A failure after the first character cannot become a status code any more; it is counted here.
         return jsonArray({ client, connect: () => pool.connect(), onStreamError: failed }, query, listLimits);
       }),
-    transaction: (work) =>
-      mapped(async () => {
-        const client = await pool.connect();
-        try {
-          await client.query('BEGIN');
-          const result = await work(client);
-          await client.query('COMMIT');
-          return result;
-        } catch (error) {
-          await client.query('ROLLBACK').catch(() => {});
-          throw error;
-        } finally {
-          client.release();
-        }
-      }),
+    transaction: (work) => mapped(() => inTransaction(pool, work)),
     isReachable: () =>
       pool.query('SELECT 1').then(
         () => true,
@@ -234,4 +220,36 @@ export function createDatabase(url: string, log: Log, options: DatabaseOptions =
       retryUntilReachable(() => pool.query('SELECT 1'), target, retryLog, retry),
     close: () => pool.end(),
   };
+}
+
+/**
+ * Runs `work` between BEGIN and COMMIT on a connection of `pool` (ROLLBACK when it throws). While a client
+ * is leased the pool does not listen for its 'error' event, and a connection that dies then (a restarted
+ * server) would end the process unheard: it is heard here, the statement in flight fails with it anyway, and
+ * the broken connection is discarded instead of going back to the pool.
+ */
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  work: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  let lost: Error | undefined;
+  const onError = (error: Error) => {
+    lost = error;
+  };
+  client.on('error', onError);
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch((rollbackError: Error) => {
+      lost ??= rollbackError;
+    });
+    throw error;
+  } finally {
+    client.off('error', onError);
+    client.release(lost);
+  }
 }

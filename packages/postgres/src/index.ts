@@ -5,6 +5,7 @@ export {
   type DatabaseOptions,
   describeTarget,
   foreignKeyViolation,
+  inTransaction,
   invalidInputError,
   type Log,
   type RetryOptions,

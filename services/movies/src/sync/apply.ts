@@ -1,3 +1,4 @@
+import { inTransaction } from '@cinemaabyss/postgres';
 import type pg from 'pg';
 import {
   type Change,
@@ -44,9 +45,7 @@ export async function applyUnits(pool: pg.Pool, units: Unit[]): Promise<Applied>
   const transactions = units.some((unit) => unit.kind === 'transaction');
   const applied: Applied = { rows: { movies: 0, genres: 0, movie_genres: 0 }, refreshed: 0 };
   if (changes.length === 0 && !snapshotEnd) return applied;
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
+  return inTransaction(pool, async (client) => {
     const version = (change: Change) => versionOf(change, commitOf.get(change) ?? null);
     const movieIds = await upsertMovies(
       client,
@@ -75,14 +74,8 @@ export async function applyUnits(pool: pg.Pool, units: Unit[]): Promise<Applied>
       );
     }
     await raiseIdentity(client, movieIds);
-    await client.query('COMMIT');
     return applied;
-  } catch (error) {
-    await client.query('ROLLBACK').catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** The last change of each row in the unit (stream order is each row's commit order), sorted by key. */
